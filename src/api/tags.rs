@@ -1,0 +1,115 @@
+//! `/api/v1/tags`: read by anyone, written by editors (authors create tags through posts).
+
+use axum::extract::{Path, State};
+use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::posts::urlencode;
+use super::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
+};
+use crate::app::AppState;
+use crate::auth::{Caller, Role};
+use crate::content::slug::slugify;
+use crate::db::taxonomy::{self, Tag};
+use crate::error::ApiError;
+use crate::http::conditional::json_with_etag;
+use crate::http::json::Json;
+use crate::http::pagination::{ListParams, Paginated};
+use crate::validate::Validator;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTag {
+    pub name: String,
+    /// Generated from the name when absent.
+    pub slug: Option<String>,
+}
+
+/// List tags, by slug.
+#[utoipa::path(get, path = "/api/v1/tags", tag = "tags",
+    params(("page" = Option<u32>, Query, description = "Page number, from 1"),
+           ("per_page" = Option<u32>, Query, description = "Items per page, 1–100 (default 20)")),
+    responses((status = 200, description = "A page of tags", body = Paginated<Tag>), BadRequest))]
+pub async fn list(
+    State(state): State<AppState>,
+    params: ListParams,
+) -> Result<axum::Json<Paginated<Tag>>, ApiError> {
+    let (now, limit, offset) = (state.clock.now(), params.limit(), params.offset());
+    let (items, total) = state
+        .db
+        .read(move |conn| taxonomy::list_tags(conn, now, limit, offset))
+        .await?;
+    Ok(axum::Json(params.respond(items, total)))
+}
+
+/// Read one tag.
+#[utoipa::path(get, path = "/api/v1/tags/{slug}", tag = "tags",
+    params(("slug" = String, Path, description = "The tag's slug")),
+    responses((status = 200, description = "The tag", body = Tag), (status = 304, description = "Not modified"), NotFound))]
+pub async fn get(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    let tag = state
+        .db
+        .read(move |conn| taxonomy::get_tag(conn, &slug, now))
+        .await?;
+    json_with_etag(&headers, &tag)
+}
+
+/// Create a tag (editors and above).
+#[utoipa::path(post, path = "/api/v1/tags", tag = "tags",
+    request_body = CreateTag,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = Tag, headers(("Location" = String))),
+        BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, UnsupportedMediaType,
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateTag>,
+) -> Result<Response, ApiError> {
+    caller.require(Role::Editor)?;
+    let mut v = Validator::new();
+    v.text("name", &body.name, 100);
+    let slug = body.slug.clone().unwrap_or_else(|| slugify(&body.name));
+    if body.slug.is_some() || !body.name.trim().is_empty() {
+        v.slug("slug", &slug);
+    }
+    v.finish()?;
+    let now = state.clock.now();
+    let tag = state
+        .db
+        .write(move |tx| {
+            taxonomy::insert_tag(tx, &slug, &body.name, now)?;
+            taxonomy::get_tag(tx, &slug, now)
+        })
+        .await?;
+    let location = format!("/api/v1/tags/{}", urlencode(&tag.slug));
+    Ok((StatusCode::CREATED, [(LOCATION, location)], axum::Json(tag)).into_response())
+}
+
+/// Delete a tag (editors and above). Its posts stay, without it.
+#[utoipa::path(delete, path = "/api/v1/tags/{slug}", tag = "tags",
+    params(("slug" = String, Path, description = "The tag's slug")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"), Unauthorized, Forbidden, NotFound))]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Role::Editor)?;
+    state
+        .db
+        .write(move |tx| taxonomy::delete_tag(tx, &slug))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

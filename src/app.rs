@@ -1,0 +1,119 @@
+//! The application state: everything a request needs, built once at start and shared by `Arc`.
+
+use std::ops::Deref;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::auth::Role;
+use crate::auth::keys::KeyRing;
+use crate::auth::password::{self, Passwords};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::{Db, users};
+
+pub struct AppInner {
+    pub config: Config,
+    pub db: Db,
+    pub passwords: Passwords,
+    pub clock: Clock,
+    pub started: Instant,
+    keys: RwLock<Arc<KeyRing>>,
+}
+
+/// Cheap to clone; every handler gets one.
+#[derive(Clone)]
+pub struct AppState(Arc<AppInner>);
+
+impl Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+/// The admin account made on a first start, with its one-time password.
+pub struct FirstAdmin {
+    pub username: String,
+    pub password: String,
+}
+
+impl AppState {
+    /// Opens the data directory and database (migrating it), loads or creates the secrets, and
+    /// creates the first admin when there is no user at all.
+    pub fn build(config: Config) -> anyhow::Result<(AppState, Option<FirstAdmin>)> {
+        let clock = Clock::default();
+        ensure_data_dir(&config)?;
+        let db = Db::open(&config.database_path())
+            .with_context(|| format!("cannot open {}", config.database_path().display()))?;
+        let keys = KeyRing::load(&config, clock.now())?;
+        let first_admin = ensure_first_admin(&db, clock.now())?;
+        let state = AppState(Arc::new(AppInner {
+            config,
+            db,
+            passwords: Passwords::new()?,
+            clock,
+            started: Instant::now(),
+            keys: RwLock::new(Arc::new(keys)),
+        }));
+        Ok((state, first_admin))
+    }
+
+    /// The scheme clients reach this server with, for absolute links.
+    pub fn public_scheme(&self) -> &'static str {
+        "http"
+    }
+
+    /// The JWT key ring in force now.
+    pub fn keys(&self) -> Arc<KeyRing> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The data directory holds the database and secrets: create it private to the service user.
+pub fn ensure_data_dir(config: &Config) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = &config.storage.data_dir;
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o750)
+            .create(dir)
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// On a database with no user at all, creates `admin` with a random password and returns it
+/// so the caller can show it once. Never logged.
+fn ensure_first_admin(db: &Db, now: i64) -> anyhow::Result<Option<FirstAdmin>> {
+    if db.read_blocking(users::count)? > 0 {
+        return Ok(None);
+    }
+    // 24 hex chars = 96 random bits: plenty for a password that must be changed anyway.
+    let password = crate::secrets::random_hex(12);
+    let hash = password::hash_blocking(&password)?;
+    let created = db.write_blocking(|tx| {
+        // Re-checked inside the write transaction: two processes starting at once make one admin.
+        if users::count(tx)? > 0 {
+            return Ok(false);
+        }
+        users::insert(
+            tx,
+            &users::NewUser {
+                username: "admin".into(),
+                email: "admin@localhost".into(),
+                display_name: "Administrator".into(),
+                password_hash: hash,
+                role: Role::Admin,
+            },
+            now,
+        )?;
+        Ok(true)
+    })?;
+    Ok(created.then(|| FirstAdmin {
+        username: "admin".into(),
+        password,
+    }))
+}

@@ -1,0 +1,336 @@
+//! Every command and flag, in one place, and what each one runs.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::app::AppState;
+use crate::auth::{Role, password, policy};
+use crate::config::{self, Config, ConfigError, Overrides};
+use crate::db::{Db, StoreError, sessions, users};
+use crate::validate::Validator;
+
+#[derive(Parser, Debug)]
+#[command(name = "blogd", version = crate::VERSION, about = "A self-contained blog API server on SQLite")]
+pub struct Cli {
+    /// Configuration file (TOML); see `blogd config print-default`.
+    #[arg(long, global = true, env = "BLOGD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (database, secrets); overrides `storage.data_dir`.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on, e.g. 0.0.0.0:8443; overrides `server.listen`.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Print (or write) the OpenAPI 3.1 document the server serves at /api/schema.
+    Openapi {
+        /// Write to this file instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Check or print configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Manage accounts from the shell (works whether or not the server runs).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print the commented default configuration.
+    PrintDefault,
+    /// Validate a configuration file (with the environment applied, as `serve` would).
+    Check {
+        /// The file to check.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create an account. Without --password-stdin a random password is generated and printed.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// admin, editor, author or reader.
+        #[arg(long, default_value = "author", value_parser = parse_role)]
+        role: Role,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List,
+    /// Change an account's role.
+    SetRole {
+        username: String,
+        #[arg(value_parser = parse_role)]
+        role: Role,
+    },
+    /// Set a new password (random and printed, or from standard input); ends every session.
+    ResetPassword {
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Deactivate an account: it can no longer sign in, and every session ends.
+    Deactivate { username: String },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a role (admin, editor, author, reader)"))
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if let Some(config_error) = err.downcast_ref::<ConfigError>() {
+                eprintln!("{config_error}");
+                return ExitCode::from(2);
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(cli: &Cli, listen: Option<String>) -> Result<Config, ConfigError> {
+    let overrides = Overrides {
+        data_dir: cli.data_dir.clone(),
+        listen,
+    };
+    config::load(cli.config.as_deref(), std::env::vars(), &overrides)
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Serve { listen } => {
+            let config = load_config(&cli, listen.clone())?;
+            serve(config)
+        }
+        Command::Openapi { output } => {
+            let doc = serde_json::to_string_pretty(&crate::api::openapi())?;
+            match output {
+                Some(path) => std::fs::write(path, doc + "\n")
+                    .with_context(|| format!("cannot write {}", path.display())),
+                None => {
+                    println!("{doc}");
+                    Ok(())
+                }
+            }
+        }
+        Command::Config(ConfigCommand::PrintDefault) => {
+            print!("{}", config::DEFAULT_TOML);
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check { file }) => {
+            let overrides = Overrides {
+                data_dir: cli.data_dir.clone(),
+                listen: None,
+            };
+            config::load(Some(file), std::env::vars(), &overrides)?;
+            println!("{}: ok", file.display());
+            Ok(())
+        }
+        Command::User(command) => {
+            let config = load_config(&cli, None)?;
+            user_command(&config, command)
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    // BLOGD_LOG takes a full filter (`blogd=debug,tower_http=info`) for debugging sessions.
+    let filter = std::env::var("BLOGD_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(config.log.level.as_str()));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    init_logging(&config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listen = config.server.listen;
+        let (state, first_admin) =
+            tokio::task::spawn_blocking(move || AppState::build(config)).await??;
+        if let Some(admin) = first_admin {
+            // Standard output, not the log: the one-time password must never land in a log file.
+            println!(
+                "\nCreated the first admin account.\n  username: {}\n  password: {}\n\
+                 This password is shown only once: sign in and change it.\n",
+                admin.username, admin.password
+            );
+        }
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let local = listener.local_addr()?;
+        tracing::info!(%local, version = crate::VERSION, "blogd listening");
+        println!("blogd listening on http://{local} (API docs: http://{local}/api/docs/)");
+        crate::http::server::serve(state, listener, crate::http::server::shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// The password for create / reset: from stdin, or generated and printed once.
+fn obtain_password(
+    from_stdin: bool,
+    username: &str,
+    email: &str,
+) -> anyhow::Result<(String, bool)> {
+    if from_stdin {
+        if std::io::stdin().is_terminal() {
+            eprintln!("Password (input is shown; prefer piping it in):");
+        }
+        let password = read_password_line()?;
+        policy::check_password(&password, username, email)
+            .map_err(|why| anyhow::anyhow!("password refused: {why}"))?;
+        Ok((password, false))
+    } else {
+        Ok((crate::secrets::random_hex(12), true))
+    }
+}
+
+/// A store error for a named user, as the shell should read it.
+fn not_found(username: &str) -> impl Fn(StoreError) -> anyhow::Error + '_ {
+    move |e| match e {
+        StoreError::NotFound => anyhow::anyhow!("no user named {username}"),
+        other => anyhow::anyhow!(other),
+    }
+}
+
+fn user_command(config: &Config, command: &UserCommand) -> anyhow::Result<()> {
+    crate::app::ensure_data_dir(config)?;
+    let db = Db::open(&config.database_path())?;
+    let now = crate::clock::Clock::default().now();
+    match command {
+        UserCommand::Create {
+            username,
+            email,
+            role,
+            display_name,
+            password_stdin,
+        } => {
+            let mut v = Validator::new();
+            v.username("username", username);
+            v.email("email", email);
+            if let Err(crate::error::ApiError::Validation(details)) = v.finish() {
+                let problems: Vec<String> = details
+                    .iter()
+                    .map(|(k, m)| format!("{k}: {}", m.join("; ")))
+                    .collect();
+                anyhow::bail!("{}", problems.join(", "));
+            }
+            let (password, generated) = obtain_password(*password_stdin, username, email)?;
+            let hash = password::hash_blocking(&password)?;
+            let new = users::NewUser {
+                username: username.clone(),
+                email: email.clone(),
+                display_name: display_name.clone().unwrap_or_else(|| username.clone()),
+                password_hash: hash,
+                role: *role,
+            };
+            db.write_blocking(|tx| users::insert(tx, &new, now))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("created {role} {username}");
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCommand::List => {
+            let rows = db.read_blocking(users::list)?;
+            println!(
+                "{:<6} {:<24} {:<32} {:<8} {:<7} {}",
+                "ID", "USERNAME", "EMAIL", "ROLE", "ACTIVE", "LAST LOGIN"
+            );
+            for u in rows {
+                println!(
+                    "{:<6} {:<24} {:<32} {:<8} {:<7} {}",
+                    u.id,
+                    u.username,
+                    u.email,
+                    u.role,
+                    if u.active { "yes" } else { "no" },
+                    u.last_login_at
+                        .map(crate::clock::rfc3339)
+                        .unwrap_or_else(|| "never".into())
+                );
+            }
+        }
+        UserCommand::SetRole { username, role } => {
+            db.write_blocking(|tx| {
+                users::set_role(tx, username, *role, now)?;
+                let user = users::by_username(tx, username)?;
+                // Tokens carry the role: end sessions so the new role applies at once.
+                sessions::revoke_all_for_user(tx, user.id, now)
+            })
+            .map_err(not_found(username))?;
+            println!("{username} is now {role}");
+        }
+        UserCommand::ResetPassword {
+            username,
+            password_stdin,
+        } => {
+            let user = db
+                .read_blocking(|c| users::by_username(c, username))
+                .map_err(not_found(username))?;
+            let (password, generated) =
+                obtain_password(*password_stdin, &user.username, &user.email)?;
+            let hash = password::hash_blocking(&password)?;
+            db.write_blocking(|tx| {
+                let id = users::set_password(tx, username, &hash, now)?;
+                sessions::revoke_all_for_user(tx, id, now)
+            })
+            .map_err(not_found(username))?;
+            println!("password of {username} changed; every session ended");
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCommand::Deactivate { username } => {
+            db.write_blocking(|tx| {
+                let id = users::set_active(tx, username, false, now)?;
+                sessions::revoke_all_for_user(tx, id, now)
+            })
+            .map_err(not_found(username))?;
+            println!("{username} deactivated; every session ended");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,604 @@
+//! One typed configuration, layered: built-in defaults < TOML file < `BLOGD_*` environment <
+//! command-line flags.
+//!
+//! The built-in defaults *are* the commented file `assets/blogd.toml` (what `config
+//! print-default` prints), so the documented defaults and the real ones cannot drift apart, and
+//! the set of known keys (for "unknown key" errors and for environment names) is read off it.
+//! Layers are merged as TOML values first and deserialized into [`Config`] once, so a bad value
+//! from any layer fails the same way: one line naming the key and where the value came from.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The commented default configuration, embedded in the binary.
+pub const DEFAULT_TOML: &str = include_str!("../assets/blogd.toml");
+
+/// Environment variables with the `BLOGD_` prefix that are not configuration keys.
+const NON_KEY_ENV: &[&str] = &["BLOGD_CONFIG", "BLOGD_LOG"];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub log: LogConfig,
+    pub auth: AuthConfig,
+    pub site: SiteConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub hostnames: Vec<Hostname>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub level: LogLevel,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    pub access_ttl: HumanDuration,
+    pub refresh_ttl: HumanDuration,
+    pub jwt_secret: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    pub base_url: BaseUrl,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+/// A duration written with a unit: `"30s"`, `"15m"`, `"12h"`, `"7d"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl HumanDuration {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(|| format!("`{text}` needs a unit (s, m, h or d), e.g. \"15m\""))?;
+        let (number, unit) = text.split_at(split);
+        let n: u64 = number
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration like \"15m\""))?;
+        let secs = match unit {
+            "s" => n,
+            "m" => n.saturating_mul(60),
+            "h" => n.saturating_mul(3600),
+            "d" => n.saturating_mul(86_400),
+            _ => {
+                return Err(format!(
+                    "`{text}` has an unknown unit `{unit}` (use s, m, h or d)"
+                ));
+            }
+        };
+        if secs == 0 {
+            return Err(format!("`{text}` must be longer than zero"));
+        }
+        Ok(HumanDuration(Duration::from_secs(secs)))
+    }
+
+    pub fn as_secs(self) -> i64 {
+        i64::try_from(self.0.as_secs()).unwrap_or(i64::MAX)
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        HumanDuration::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A secret value: never printed by `Debug`. Empty means "not set".
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> Option<&str> {
+        (!self.0.is_empty()).then_some(self.0.as_str())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if !text.is_empty() && text.len() < 32 {
+            return Err(serde::de::Error::custom(
+                "must be at least 32 characters (generate one with `openssl rand -hex 32`), or empty to have blogd generate it",
+            ));
+        }
+        Ok(Secret(text))
+    }
+}
+
+/// A DNS host name (`blog.example.com`), lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hostname(pub String);
+
+impl<'de> Deserialize<'de> for Hostname {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?.to_ascii_lowercase();
+        let valid = !text.is_empty()
+            && text.len() <= 253
+            && text.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if valid {
+            Ok(Hostname(text))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "`{text}` is not a host name"
+            )))
+        }
+    }
+}
+
+/// `site.base_url`: empty, or an http(s) URL without a trailing slash.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BaseUrl(pub Option<String>);
+
+impl<'de> Deserialize<'de> for BaseUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let text = text.trim_end_matches('/');
+        if text.is_empty() {
+            return Ok(BaseUrl(None));
+        }
+        let rest = text
+            .strip_prefix("https://")
+            .or_else(|| text.strip_prefix("http://"));
+        match rest {
+            Some(host) if !host.is_empty() && !host.contains(['?', '#', ' ']) => {
+                Ok(BaseUrl(Some(text.to_string())))
+            }
+            _ => Err(serde::de::Error::custom(format!(
+                "`{text}` is not an http:// or https:// URL"
+            ))),
+        }
+    }
+}
+
+/// Values given on the command line; they win over every other layer.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+}
+
+/// Why a configuration was refused. `Display` is the one line the operator sees.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config: cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config: {path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("config: unknown key `{key}` in {origin}")]
+    UnknownKey { key: String, origin: String },
+    #[error("config: unknown environment variable {name} (no such configuration key)")]
+    UnknownEnv { name: String },
+    #[error("config: bad value for `{key}` (from {origin}): {message}")]
+    Invalid {
+        key: String,
+        origin: String,
+        message: String,
+    },
+}
+
+impl Config {
+    /// The built-in defaults alone.
+    pub fn defaults() -> Config {
+        load(None, std::iter::empty(), &Overrides::default())
+            .expect("the embedded default configuration is valid")
+    }
+
+    /// Where the SQLite database lives.
+    pub fn database_path(&self) -> PathBuf {
+        self.storage.data_dir.join("blogd.db")
+    }
+
+    /// Where generated secrets live.
+    pub fn secrets_path(&self) -> PathBuf {
+        self.storage.data_dir.join("secrets.toml")
+    }
+}
+
+/// Loads the configuration from its layers. `env` is the process environment (passed in so
+/// tests can give their own).
+pub fn load(
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+    overrides: &Overrides,
+) -> Result<Config, ConfigError> {
+    let defaults: toml::Table = DEFAULT_TOML
+        .parse()
+        .expect("the embedded default configuration is valid TOML");
+    let mut merged = defaults.clone();
+    let mut origins: HashMap<String, String> = HashMap::new();
+
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    path: path.to_path_buf(),
+                    message: e.message().to_string(),
+                })?;
+        let origin = path.display().to_string();
+        merge_file(&defaults, &mut merged, table, "", &origin, &mut origins)?;
+    }
+
+    let keys = leaf_keys(&defaults, "");
+    let mut env: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("BLOGD_") && !NON_KEY_ENV.contains(&name.as_str()))
+        .collect();
+    env.sort();
+    for (name, raw) in env {
+        let (key, default) = keys
+            .iter()
+            .find(|(key, _)| env_name(key) == name)
+            .ok_or_else(|| ConfigError::UnknownEnv { name: name.clone() })?;
+        let value = value_like(default, &raw);
+        set_path(&mut merged, key, value);
+        origins.insert(key.clone(), name);
+    }
+
+    if let Some(dir) = &overrides.data_dir {
+        let value = toml::Value::String(dir.display().to_string());
+        set_path(&mut merged, "storage.data_dir", value);
+        origins.insert("storage.data_dir".into(), "--data-dir".into());
+    }
+    if let Some(listen) = &overrides.listen {
+        set_path(
+            &mut merged,
+            "server.listen",
+            toml::Value::String(listen.clone()),
+        );
+        origins.insert("server.listen".into(), "--listen".into());
+    }
+
+    serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|err| {
+        let key = err.path().to_string();
+        let origin = origins
+            .iter()
+            .find(|(k, _)| key == **k || key.starts_with(&format!("{k}[")))
+            .map(|(_, o)| o.clone())
+            .unwrap_or_else(|| "defaults".into());
+        ConfigError::Invalid {
+            key,
+            origin,
+            message: err.into_inner().message().to_string(),
+        }
+    })
+}
+
+/// The environment variable name of a dotted key: `tls.acme.email` → `BLOGD_TLS_ACME_EMAIL`.
+pub fn env_name(key: &str) -> String {
+    format!("BLOGD_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+/// Every leaf key of a table, dotted, with its default value.
+fn leaf_keys(table: &toml::Table, prefix: &str) -> Vec<(String, toml::Value)> {
+    let mut out = Vec::new();
+    for (k, v) in table {
+        let key = join(prefix, k);
+        match v {
+            toml::Value::Table(t) => out.extend(leaf_keys(t, &key)),
+            other => out.push((key, other.clone())),
+        }
+    }
+    out
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+/// Copies a file's values over the defaults, refusing keys the defaults do not have.
+fn merge_file(
+    defaults: &toml::Table,
+    merged: &mut toml::Table,
+    file: toml::Table,
+    prefix: &str,
+    origin: &str,
+    origins: &mut HashMap<String, String>,
+) -> Result<(), ConfigError> {
+    for (k, v) in file {
+        let key = join(prefix, &k);
+        match (defaults.get(&k), v) {
+            (None, _) => {
+                return Err(ConfigError::UnknownKey {
+                    key,
+                    origin: origin.to_string(),
+                });
+            }
+            (Some(toml::Value::Table(d)), toml::Value::Table(t)) => {
+                let Some(toml::Value::Table(m)) = merged.get_mut(&k) else {
+                    unreachable!("merged starts as a copy of the defaults");
+                };
+                merge_file(d, m, t, &key, origin, origins)?;
+            }
+            (Some(toml::Value::Table(_)), _) => {
+                return Err(ConfigError::Invalid {
+                    key,
+                    origin: origin.to_string(),
+                    message: "expected a [section]".into(),
+                });
+            }
+            (Some(_), value) => {
+                merged.insert(k, value);
+                origins.insert(key, origin.to_string());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads an environment string as the same TOML type as the key's default, so that the
+/// typed deserialization reports a bad value the same way whichever layer it came from.
+fn value_like(default: &toml::Value, raw: &str) -> toml::Value {
+    match default {
+        toml::Value::Boolean(_) => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => toml::Value::Boolean(true),
+            "false" | "0" | "no" | "off" => toml::Value::Boolean(false),
+            _ => toml::Value::String(raw.to_string()),
+        },
+        toml::Value::Integer(_) => raw
+            .trim()
+            .parse()
+            .map(toml::Value::Integer)
+            .unwrap_or_else(|_| toml::Value::String(raw.to_string())),
+        toml::Value::Array(_) => toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_string()))
+                .collect(),
+        ),
+        _ => toml::Value::String(raw.to_string()),
+    }
+}
+
+fn set_path(table: &mut toml::Table, key: &str, value: toml::Value) {
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts.pop().expect("a key has at least one part");
+    let mut current = table;
+    for part in parts {
+        current = match current
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        {
+            toml::Value::Table(t) => t,
+            _ => unreachable!("known keys only pass through sections"),
+        };
+    }
+    current.insert(last.to_string(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let c = Config::defaults();
+        assert_eq!(c.server.listen, "127.0.0.1:8443".parse().unwrap());
+        assert_eq!(c.storage.data_dir, PathBuf::from("./blogd-data"));
+        assert_eq!(c.auth.access_ttl.as_secs(), 15 * 60);
+        assert_eq!(c.auth.refresh_ttl.as_secs(), 7 * 86_400);
+        assert_eq!(c.auth.jwt_secret.expose(), None);
+        assert_eq!(c.log.level, LogLevel::Info);
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "[server]\nlisten = \"127.0.0.1:1000\"\n[log]\nlevel = \"debug\"\n",
+        )
+        .unwrap();
+        let c = load(
+            Some(&file),
+            env(&[("BLOGD_SERVER_LISTEN", "127.0.0.1:2000")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.server.listen.port(), 2000, "env beats file");
+        assert_eq!(c.log.level, LogLevel::Debug, "file beats defaults");
+        let flags = Overrides {
+            listen: Some("127.0.0.1:3000".into()),
+            data_dir: Some("/x".into()),
+        };
+        let c = load(
+            Some(&file),
+            env(&[("BLOGD_SERVER_LISTEN", "127.0.0.1:2000")]),
+            &flags,
+        )
+        .unwrap();
+        assert_eq!(c.server.listen.port(), 3000, "flags beat env");
+        assert_eq!(c.storage.data_dir, PathBuf::from("/x"));
+    }
+
+    #[test]
+    fn unknown_keys_and_env_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[server]\nlisen = \"x\"\n").unwrap();
+        let err = load(Some(&file), env(&[]), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`server.lisen`"), "{err}");
+        std::fs::write(&file, "[nosuch]\n").unwrap();
+        let err = load(Some(&file), env(&[]), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`nosuch`"), "{err}");
+        let err = load(
+            None,
+            env(&[("BLOGD_SERVER_LISTN", "x")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("BLOGD_SERVER_LISTN"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_key_and_origin() {
+        let err = load(
+            None,
+            env(&[("BLOGD_SERVER_LISTEN", "nope")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`server.listen`") && err.contains("BLOGD_SERVER_LISTEN"),
+            "{err}"
+        );
+        let err = load(
+            None,
+            env(&[("BLOGD_AUTH_ACCESS_TTL", "15")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`auth.access_ttl`") && err.contains("unit"),
+            "{err}"
+        );
+        let err = load(
+            None,
+            env(&[("BLOGD_AUTH_JWT_SECRET", "short")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`auth.jwt_secret`") && !err.contains("short"),
+            "secret value never echoed: {err}"
+        );
+        let err = load(
+            None,
+            env(&[("BLOGD_LOG_LEVEL", "loud")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`log.level`"), "{err}");
+        let err = load(
+            None,
+            env(&[("BLOGD_SERVER_HOSTNAMES", "ok.example, bad host")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("server.hostnames"), "{err}");
+    }
+
+    #[test]
+    fn lists_come_comma_separated_from_env() {
+        let c = load(
+            None,
+            env(&[("BLOGD_SERVER_HOSTNAMES", "a.example,B.example")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        let names: Vec<_> = c.server.hostnames.iter().map(|h| h.0.as_str()).collect();
+        assert_eq!(names, ["a.example", "b.example"]);
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let secret = "s".repeat(40);
+        let c = load(
+            None,
+            env(&[("BLOGD_AUTH_JWT_SECRET", &secret)]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains(&secret));
+        assert!(printed.contains("***"));
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(HumanDuration::parse("30s").unwrap().as_secs(), 30);
+        assert_eq!(HumanDuration::parse("12h").unwrap().as_secs(), 43_200);
+        assert_eq!(HumanDuration::parse("7d").unwrap().as_secs(), 604_800);
+        assert!(HumanDuration::parse("0m").is_err());
+        assert!(HumanDuration::parse("5w").is_err());
+        assert!(HumanDuration::parse("m").is_err());
+    }
+}

@@ -1,0 +1,201 @@
+//! SQLite storage: a pool of read connections and one writer connection, both used only from
+//! the blocking thread pool so SQLite never stalls the async workers.
+//!
+//! Why one writer: SQLite admits one writer at a time anyway. Funnelling writes through one
+//! connection behind a mutex makes them queue in-process in FIFO order instead of several
+//! connections spinning in SQLite's busy handler, and no write ever fails with `database is
+//! locked` while the server is alone with its file. `busy_timeout` still covers the other
+//! writers that can exist: the `blogd user …` commands run from a shell.
+
+pub mod comments;
+pub mod migrate;
+pub mod posts;
+pub mod sessions;
+pub mod taxonomy;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::error::FieldErrors;
+
+/// How long a statement waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request waits for a free read connection before answering 503.
+const POOL_WAIT: Duration = Duration::from_secs(5);
+/// Read connections: enough for both cores plus requests waiting on I/O.
+const READ_POOL_SIZE: u32 = 8;
+
+/// What storage can say went wrong, in storage terms; `error.rs` maps it to HTTP once.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("invalid: {0:?}")]
+    Invalid(FieldErrors),
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl StoreError {
+    /// One invalid field, for rules only the database can check (an unknown category slug).
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        let mut details = FieldErrors::new();
+        details.insert(field.to_string(), vec![message.into()]);
+        StoreError::Invalid(details)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        match &err {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+            rusqlite::Error::SqliteFailure(e, _) if e.code == ErrorCode::ConstraintViolation => {
+                StoreError::Conflict(err.to_string())
+            }
+            rusqlite::Error::SqliteFailure(e, _)
+                if matches!(e.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) =>
+            {
+                StoreError::Unavailable(err.to_string())
+            }
+            _ => StoreError::Other(err.into()),
+        }
+    }
+}
+
+impl From<r2d2::Error> for StoreError {
+    fn from(err: r2d2::Error) -> Self {
+        StoreError::Unavailable(err.to_string())
+    }
+}
+
+/// Shared handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    writer: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+/// Per-connection settings, applied to every connection blogd opens.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL: readers never block the writer and the writer never blocks readers.
+    // synchronous=NORMAL: in WAL mode a commit is durable against a crash of blogd itself and
+    // the database can never be corrupted; only a power loss or kernel crash can roll back the
+    // last few commits. That is the usual trade for a blog (PocketBase makes the same), and it
+    // saves an fsync per write. Backups cover the rest.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    pub fn open(path: &Path) -> anyhow::Result<Db> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        migrate::apply(&mut writer)?;
+
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(|conn| {
+                configure(conn)?;
+                // A read connection that tries to write is a bug; make SQLite refuse it.
+                conn.execute_batch("PRAGMA query_only = ON;")
+            });
+        let readers = r2d2::Pool::builder()
+            .max_size(READ_POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(POOL_WAIT)
+            .build(manager)?;
+        Ok(Db {
+            readers,
+            writer: Arc::new(Mutex::new(writer)),
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a read connection, off the async workers.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get()?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| StoreError::Other(e.into()))?
+    }
+
+    /// Runs `f` inside one write transaction (BEGIN IMMEDIATE) on the writer connection, off the
+    /// async workers. `f` returning an error rolls everything back: no write is ever half done.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock leaves the connection usable: the transaction
+            // below was rolled back when it was dropped during unwinding.
+            let mut conn = writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .await
+        .map_err(|e| StoreError::Other(e.into()))?
+    }
+
+    /// Synchronous write for command-line tools (no runtime needed).
+    pub fn write_blocking<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Synchronous read for command-line tools.
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = self.readers.get()?;
+        f(&conn)
+    }
+}

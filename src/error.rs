@@ -1,0 +1,199 @@
+//! The one error type of the HTTP API and its single mapping to API.md's JSON error body.
+//!
+//! Handlers and extractors return [`ApiError`]. Its `IntoResponse` only records *what* went
+//! wrong (an [`ErrorPayload`] in the response extensions); the request-id layer in
+//! `http::request_id` renders every error body, because only it knows the request id that
+//! the body must repeat. Responses that axum or tower produce on their own (405, 413, a
+//! timeout) carry no payload and are mapped from their status there, so every error a client
+//! sees has the same shape.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::db::StoreError;
+
+/// Field name → messages, the `details` of a `validation_error`.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// Everything that can go wrong in a request, in the API's terms.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Validation failed")]
+    Validation(FieldErrors),
+    #[error("{0}")]
+    InvalidJson(String),
+    #[error("Authentication credentials were not provided")]
+    Unauthorized,
+    #[error("Invalid username or password")]
+    InvalidCredentials,
+    #[error("The access token is invalid")]
+    TokenInvalid,
+    #[error("The access token has expired")]
+    TokenExpired,
+    #[error("The token has been revoked")]
+    TokenRevoked,
+    #[error("You do not have permission to perform this action")]
+    Forbidden,
+    #[error("Registration is closed")]
+    RegistrationClosed,
+    #[error("Not found")]
+    NotFound,
+    #[error("No route matches this path")]
+    NoRoute,
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("The resource has changed since it was read (If-Match does not match)")]
+    PreconditionFailed,
+    #[error("The request body is too large")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("The account is temporarily locked")]
+    AccountLocked,
+    #[error("Too many requests")]
+    Throttled { retry_after: u64 },
+    #[error("The service is temporarily unavailable")]
+    Unavailable,
+    #[error("Internal server error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// One validation error on one field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut details = FieldErrors::new();
+        details.insert(field.to_string(), vec![message.into()]);
+        ApiError::Validation(details)
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(err.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        use ApiError::*;
+        match self {
+            Validation(_) | InvalidJson(_) => StatusCode::BAD_REQUEST,
+            Unauthorized | InvalidCredentials | TokenInvalid | TokenExpired | TokenRevoked => {
+                StatusCode::UNAUTHORIZED
+            }
+            Forbidden | RegistrationClosed => StatusCode::FORBIDDEN,
+            NotFound | NoRoute => StatusCode::NOT_FOUND,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Conflict(_) => StatusCode::CONFLICT,
+            PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AccountLocked => StatusCode::LOCKED,
+            Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The machine-readable `code` of API.md's error list.
+    pub fn code(&self) -> &'static str {
+        use ApiError::*;
+        match self {
+            Validation(_) => "validation_error",
+            InvalidJson(_) => "invalid_json",
+            Unauthorized => "unauthorized",
+            InvalidCredentials => "invalid_credentials",
+            TokenInvalid => "token_invalid",
+            TokenExpired => "token_expired",
+            TokenRevoked => "token_revoked",
+            Forbidden => "forbidden",
+            RegistrationClosed => "registration_closed",
+            NotFound | NoRoute => "not_found",
+            MethodNotAllowed => "method_not_allowed",
+            Conflict(_) => "conflict",
+            PreconditionFailed => "precondition_failed",
+            PayloadTooLarge => "payload_too_large",
+            UnsupportedMediaType(_) => "unsupported_media_type",
+            AccountLocked => "account_locked",
+            Throttled { .. } => "throttled",
+            Unavailable => "unavailable",
+            Internal(_) => "internal_error",
+        }
+    }
+
+    /// The error for a bare status that axum or tower produced without an `ApiError`.
+    pub fn from_status(status: StatusCode) -> Self {
+        match status.as_u16() {
+            400 => ApiError::field("request", "The request could not be understood"),
+            401 => ApiError::Unauthorized,
+            403 => ApiError::Forbidden,
+            404 => ApiError::NotFound,
+            405 => ApiError::MethodNotAllowed,
+            409 => ApiError::Conflict("Conflict".into()),
+            412 => ApiError::PreconditionFailed,
+            413 => ApiError::PayloadTooLarge,
+            415 => ApiError::UnsupportedMediaType("Unsupported media type".into()),
+            429 => ApiError::Throttled { retry_after: 1 },
+            503 | 408 | 504 => ApiError::Unavailable,
+            _ => ApiError::Internal(anyhow::anyhow!("unmapped status {status}")),
+        }
+    }
+}
+
+/// What the request-id layer needs to render an error body; travels in response extensions.
+#[derive(Debug, Clone)]
+pub struct ErrorPayload {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<FieldErrors>,
+    pub retry_after: Option<u64>,
+}
+
+impl From<&ApiError> for ErrorPayload {
+    fn from(err: &ApiError) -> Self {
+        ErrorPayload {
+            status: err.status(),
+            code: err.code(),
+            message: err.to_string(),
+            details: match err {
+                ApiError::Validation(d) => Some(d.clone()),
+                _ => None,
+            },
+            retry_after: match err {
+                ApiError::Throttled { retry_after } => Some(*retry_after),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            // The cause goes to the log (with the request id from the span), never to the client.
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+        }
+        let payload = ErrorPayload::from(&self);
+        let mut response = payload.status.into_response();
+        response.extensions_mut().insert(payload);
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Conflict(what) => ApiError::Conflict(what),
+            StoreError::Invalid(details) => ApiError::Validation(details),
+            StoreError::PreconditionFailed => ApiError::PreconditionFailed,
+            StoreError::Forbidden => ApiError::Forbidden,
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                ApiError::Unavailable
+            }
+            StoreError::Other(cause) => ApiError::Internal(cause),
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! List parameters (`page`, `per_page` and the filters) and the list response shape.
+
+use std::net::IpAddr;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::HOST;
+use axum::http::request::Parts;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+pub const DEFAULT_PER_PAGE: u32 = 20;
+pub const MAX_PER_PAGE: u32 = 100;
+
+/// The query string of a list request, with `page` and `per_page` validated.
+#[derive(Debug, Clone)]
+pub struct ListParams {
+    pub page: u32,
+    pub per_page: u32,
+    pairs: Vec<(String, String)>,
+    /// `scheme://host/path` when the host is trusted, else just `/path`.
+    link_base: String,
+}
+
+/// `{"results": [...], "pagination": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paginated<T> {
+    pub results: Vec<T>,
+    pub pagination: Pagination,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Pagination {
+    pub page: u32,
+    pub per_page: u32,
+    pub total: i64,
+    pub total_pages: i64,
+    /// URL of the next page, or null on the last one.
+    pub next: Option<String>,
+    /// URL of the previous page, or null on the first one.
+    pub previous: Option<String>,
+}
+
+fn parse_bounded(name: &str, value: Option<&str>, default: u32, max: u32) -> Result<u32, ApiError> {
+    let Some(text) = value else {
+        return Ok(default);
+    };
+    match text.parse::<u32>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ if max == u32::MAX => Err(ApiError::field(
+            name,
+            "Must be a whole number of at least 1",
+        )),
+        _ => Err(ApiError::field(
+            name,
+            format!("Must be a whole number from 1 to {max}"),
+        )),
+    }
+}
+
+impl ListParams {
+    pub fn from_query(query: &str, link_base: String) -> Result<ListParams, ApiError> {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let first = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let page = parse_bounded("page", first("page"), 1, u32::MAX)?;
+        let per_page = parse_bounded(
+            "per_page",
+            first("per_page"),
+            DEFAULT_PER_PAGE,
+            MAX_PER_PAGE,
+        )?;
+        Ok(ListParams {
+            page,
+            per_page,
+            pairs,
+            link_base,
+        })
+    }
+
+    /// The first value of a query parameter, if present and not empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn limit(&self) -> i64 {
+        i64::from(self.per_page)
+    }
+
+    pub fn offset(&self) -> i64 {
+        (i64::from(self.page) - 1) * i64::from(self.per_page)
+    }
+
+    /// Wraps one page of results with its pagination block.
+    pub fn respond<T>(&self, results: Vec<T>, total: i64) -> Paginated<T> {
+        let per_page = i64::from(self.per_page);
+        let total_pages = (total + per_page - 1) / per_page;
+        let next = (i64::from(self.page) < total_pages).then(|| self.link(self.page + 1));
+        let previous = (self.page > 1).then(|| self.link(self.page - 1));
+        Paginated {
+            results,
+            pagination: Pagination {
+                page: self.page,
+                per_page: self.per_page,
+                total,
+                total_pages,
+                next,
+                previous,
+            },
+        }
+    }
+
+    /// This list's URL with another page number, other parameters kept in order.
+    fn link(&self, page: u32) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("page", &page.to_string());
+        for (k, v) in self.pairs.iter().filter(|(k, _)| k != "page") {
+            query.append_pair(k, v);
+        }
+        format!("{}?{}", self.link_base, query.finish())
+    }
+}
+
+impl FromRequestParts<AppState> for ListParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let origin = link_origin(state, parts).unwrap_or_default();
+        let base = format!("{origin}{}", parts.uri.path());
+        ListParams::from_query(parts.uri.query().unwrap_or(""), base)
+    }
+}
+
+/// The `scheme://host[:port]` for absolute links: `site.base_url` when set, else the request's
+/// host when it is one we answer as (a configured host name, localhost or an IP literal). A
+/// forged `Host` gives relative links, never links to somewhere else.
+fn link_origin(state: &AppState, parts: &Parts) -> Option<String> {
+    if let Some(base) = &state.config.site.base_url.0 {
+        return Some(base.clone());
+    }
+    let authority = parts
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| parts.headers.get(HOST)?.to_str().ok().map(str::to_string))?;
+    if authority.is_empty()
+        || !authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+    {
+        return None;
+    }
+    let host = if let Some(rest) = authority.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        authority.split(':').next().unwrap_or("")
+    }
+    .to_ascii_lowercase();
+    let trusted = host == "localhost"
+        || host.parse::<IpAddr>().is_ok()
+        || state.config.server.hostnames.iter().any(|h| h.0 == host);
+    trusted.then(|| format!("{}://{authority}", state.public_scheme()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(q: &str) -> Result<ListParams, ApiError> {
+        ListParams::from_query(q, "/api/v1/posts".into())
+    }
+
+    #[test]
+    fn defaults_and_bounds() {
+        let p = params("").unwrap();
+        assert_eq!((p.page, p.per_page), (1, 20));
+        assert!(params("page=0").is_err());
+        assert!(params("page=-1").is_err());
+        assert!(params("page=abc").is_err());
+        assert!(params("per_page=0").is_err());
+        assert!(params("per_page=101").is_err());
+        assert!(params("per_page=1000").is_err());
+        assert_eq!(params("per_page=100").unwrap().per_page, 100);
+    }
+
+    #[test]
+    fn links_keep_filters_and_stop_at_the_ends() {
+        let p = params("tag=rust&page=2&per_page=10").unwrap();
+        let page = p.respond(vec![0; 10], 35);
+        assert_eq!(page.pagination.total_pages, 4);
+        assert_eq!(
+            page.pagination.next.as_deref(),
+            Some("/api/v1/posts?page=3&tag=rust&per_page=10")
+        );
+        assert_eq!(
+            page.pagination.previous.as_deref(),
+            Some("/api/v1/posts?page=1&tag=rust&per_page=10")
+        );
+        let last = params("page=4&per_page=10")
+            .unwrap()
+            .respond(vec![0; 5], 35);
+        assert_eq!(last.pagination.next, None);
+        let empty = params("").unwrap().respond(Vec::<u8>::new(), 0);
+        assert_eq!(
+            (
+                empty.pagination.total_pages,
+                empty.pagination.next,
+                empty.pagination.previous
+            ),
+            (0, None, None)
+        );
+    }
+}

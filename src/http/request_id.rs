@@ -1,0 +1,143 @@
+//! The outermost layer of every request: gives it an id, runs it inside a tracing span that
+//! carries the id, writes one access-log line, and renders every error body.
+//!
+//! Rendering errors here (rather than in `ApiError::into_response`) is what lets each body
+//! repeat the response's `X-Request-ID`, and what gives responses produced by axum or tower
+//! themselves (405, 413, timeouts) the same JSON shape as ours.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request};
+use axum::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use axum::middleware::Next;
+use axum::response::Response;
+use serde::Serialize;
+use tracing::Instrument;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ErrorPayload, FieldErrors};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id of the request being served, in request extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// An incoming id is kept when it is 1–64 characters of `[A-Za-z0-9._-]`: safe to log and to
+/// echo. Anything else is replaced, so a client cannot inject into logs through it.
+fn acceptable(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The body of every error response (API.md "Conventions").
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Human-readable summary.
+    pub error: String,
+    /// Machine-readable code, e.g. `validation_error`.
+    pub code: String,
+    /// The HTTP status, repeated.
+    pub status: u16,
+    pub timestamp: String,
+    /// Equals the response's `X-Request-ID`.
+    pub request_id: String,
+    /// Field → messages; only for `validation_error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<FieldErrors>,
+    /// Seconds to wait; only for `throttled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+pub async fn layer(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable(v))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().clone();
+    // The route template, not the raw path: bounded, and free of ids and query values.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "(unmatched)".to_string(), |m| m.as_str().to_string());
+    let span = tracing::info_span!("request", request_id = %id);
+    let started = Instant::now();
+
+    let mut response = next.run(req).instrument(span.clone()).await;
+
+    if let Some(payload) = response.extensions_mut().remove::<ErrorPayload>() {
+        render_error(&mut response, payload, &id);
+    } else if response.status().as_u16() >= 400 && !is_json(&response) {
+        let payload = ErrorPayload::from(&ApiError::from_status(response.status()));
+        render_error(&mut response, payload, &id);
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            target: "access",
+            method = %method,
+            route,
+            status = response.status().as_u16(),
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+    });
+    response
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.starts_with("application/json") || v.starts_with("application/problem+json")
+        })
+}
+
+fn render_error(response: &mut Response, payload: ErrorPayload, request_id: &str) {
+    let body = ErrorBody {
+        error: payload.message,
+        code: payload.code.to_string(),
+        status: payload.status.as_u16(),
+        timestamp: crate::clock::rfc3339(time::OffsetDateTime::now_utc().unix_timestamp()),
+        request_id: request_id.to_string(),
+        details: payload.details,
+        retry_after: payload.retry_after,
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    *response.status_mut() = payload.status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.remove(axum::http::header::CONTENT_LENGTH);
+    if let Some(secs) = payload.retry_after {
+        headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    *response.body_mut() = Body::from(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acceptable;
+
+    #[test]
+    fn request_ids() {
+        assert!(acceptable("abc-123_x.y"));
+        assert!(acceptable(&"a".repeat(64)));
+        assert!(!acceptable(&"a".repeat(65)));
+        assert!(!acceptable(""));
+        assert!(!acceptable("a b"));
+        assert!(!acceptable("a\nb"));
+        assert!(!acceptable("<script>"));
+    }
+}

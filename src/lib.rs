@@ -1,0 +1,25 @@
+//! blogd: a self-contained blog API server on SQLite.
+//!
+//! The binary (`main.rs`) only starts the runtime and hands over to [`cli`]. Everything else is
+//! a library so integration tests can build the real server on a real socket.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod content;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod secrets;
+pub mod validate;
+
+/// `blogd --version`: the package version and the git commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("BLOGD_GIT_COMMIT"),
+    ")"
+);
