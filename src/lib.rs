@@ -20,6 +20,6 @@ pub mod validate;
 pub const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (",
-    env!("BLOGD_GIT_COMMIT"),
+    env!("BUILD_GIT_COMMIT"),
     ")"
 );

@@ -43,6 +43,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 
 /// Parses a JSON document into `T`, mapping errors to the API's.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every request body is an object; serde would otherwise read `[…]` as a struct's fields.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Ok(_) => Err(ApiError::field("body", "Expected a JSON object")),
+            Err(_) => Err(ApiError::InvalidJson("The body is not valid JSON".into())),
+        };
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -80,13 +87,16 @@ fn data_error(path: &str, err: &serde_json::Error) -> ApiError {
         }
     };
     if let Some(name) = quoted("unknown field `") {
-        return ApiError::field(&at(&name), "Unknown field");
+        // The path already ends at the unknown key itself.
+        let field = if path == name || path.ends_with(&format!(".{name}")) {
+            path.to_string()
+        } else {
+            at(&name)
+        };
+        return ApiError::field(&field, "Unknown field");
     }
     if let Some(name) = quoted("missing field `") {
         return ApiError::field(&at(&name), "This field is required");
-    }
-    if path == "." || path.is_empty() {
-        return ApiError::field("body", format!("Expected a JSON object ({message})"));
     }
     ApiError::field(path, capitalize(message))
 }

@@ -1,0 +1,234 @@
+//! Test fixture: a running server and helpers to act as each role.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use blogd::app::AppState;
+use blogd::auth::Role;
+use blogd::config::{self, Overrides};
+use blogd::db::users;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "correct-horse-battery-staple";
+
+pub struct TestServer {
+    pub base: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    pub first_admin_password: Option<String>,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// What one request returned.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `code` of an error body.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+static USER_SEQ: AtomicUsize = AtomicUsize::new(0);
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(&[]).await
+    }
+
+    /// Starts a server with extra `BLOGD_*` settings.
+    pub async fn start_with(env: &[(&str, &str)]) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        TestServer::start_in(dir, env).await
+    }
+
+    /// Starts a server on an existing data directory (for restart tests).
+    pub async fn start_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> TestServer {
+        let mut vars: Vec<(String, String)> = vec![
+            (
+                "BLOGD_STORAGE_DATA_DIR".into(),
+                dir.path().display().to_string(),
+            ),
+            ("BLOGD_SERVER_LISTEN".into(), "127.0.0.1:0".into()),
+        ];
+        vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let config = config::load(None, vars, &Overrides::default()).unwrap();
+        let (state, first_admin) = tokio::task::spawn_blocking(move || AppState::build(config))
+            .await
+            .unwrap()
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel();
+        let serving = state.clone();
+        let task = tokio::spawn(async move {
+            blogd::http::server::serve(serving, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestServer {
+            base,
+            state,
+            client: reqwest::Client::new(),
+            first_admin_password: first_admin.map(|a| a.password),
+            dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server and hands back its data directory.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, dir)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        reply(req.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.send(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.send(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(Method::DELETE, path, token, None).await
+    }
+
+    /// Creates a user directly in the database (as `blogd user create` does); returns the username.
+    pub async fn create_user(&self, role: Role) -> String {
+        let n = USER_SEQ.fetch_add(1, Ordering::Relaxed);
+        let username = format!("{}{n}", role.as_str());
+        let new = users::NewUser {
+            username: username.clone(),
+            email: format!("{username}@example.com"),
+            display_name: format!("The {username}"),
+            password_hash: blogd::auth::password::hash_blocking(PASSWORD).unwrap(),
+            role,
+        };
+        let now = self.state.clock.now();
+        self.state
+            .db
+            .write(move |tx| users::insert(tx, &new, now))
+            .await
+            .unwrap();
+        username
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Reply {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
+    /// A new user of `role`, signed in: (username, access token).
+    pub async fn user_with_token(&self, role: Role) -> (String, String) {
+        let username = self.create_user(role).await;
+        let reply = self.login(&username, PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "login failed: {}", reply.body);
+        let token = reply.body["access_token"].as_str().unwrap().to_string();
+        (username, token)
+    }
+
+    pub async fn token(&self, role: Role) -> String {
+        self.user_with_token(role).await.1
+    }
+
+    /// Creates a post and returns its JSON; panics unless 201.
+    pub async fn create_post(&self, token: &str, body: Value) -> Value {
+        let reply = self.post("/api/v1/posts", Some(token), body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body
+    }
+
+    pub async fn create_category(&self, token: &str, name: &str) -> Value {
+        let reply = self
+            .post("/api/v1/categories", Some(token), json!({"name": name}))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn reply(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Slugs of a list reply's results, in order.
+pub fn slugs(reply: &Reply) -> Vec<String> {
+    reply.body["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {}", reply.body))
+        .iter()
+        .map(|p| p["slug"].as_str().unwrap().to_string())
+        .collect()
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the real server on 127.0.0.1:0 with a real SQLite file in a temp dir,
+//! driven over HTTP with reqwest. One test binary (modules below) keeps link time down.
+
+mod common;
+
+mod auth;
+mod cli;
+mod comments;
+mod errors;
+mod openapi;
+mod permissions;
+mod posts;
+mod taxonomy;
