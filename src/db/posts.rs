@@ -98,12 +98,12 @@ pub struct PostRecord {
 
 const SUMMARY_COLUMNS: &str = "p.id, p.slug, p.title, p.excerpt, p.status, p.published_at,
     p.created_at, p.updated_at, u.username, u.display_name, u.avatar_url,
-    (SELECT json_group_array(json_object('slug', c.slug, 'name', c.name))
-       FROM post_categories pc JOIN categories c ON c.id = pc.category_id
-      WHERE pc.post_id = p.id ORDER BY c.slug),
-    (SELECT json_group_array(json_object('slug', t.slug, 'name', t.name))
-       FROM post_tags pt JOIN tags t ON t.id = pt.tag_id
-      WHERE pt.post_id = p.id ORDER BY t.slug),
+    (SELECT json_group_array(json_object('slug', slug, 'name', name)) FROM
+       (SELECT c.slug, c.name FROM post_categories pc JOIN categories c ON c.id = pc.category_id
+         WHERE pc.post_id = p.id ORDER BY c.slug)),
+    (SELECT json_group_array(json_object('slug', slug, 'name', name)) FROM
+       (SELECT t.slug, t.name FROM post_tags pt JOIN tags t ON t.id = pt.tag_id
+         WHERE pt.post_id = p.id ORDER BY t.slug)),
     p.featured_image, p.meta_title, p.meta_description, p.canonical_url, p.author_id";
 
 fn terms(json: Option<String>) -> rusqlite::Result<Vec<TermRef>> {
@@ -239,22 +239,24 @@ pub fn fts_expression(q: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
-/// A page of posts matching the filter, and how many match in all.
-pub fn list(conn: &Connection, filter: &ListFilter) -> Result<(Vec<PostSummary>, i64), StoreError> {
-    let own_only: Option<i64> = match filter.scope {
-        Scope::Public => None,
-        Scope::Drafts { author } | Scope::Scheduled { author } => author,
-    };
+/// The count and page SQL of a list request, with every parameter they may use.
+fn list_query(filter: &ListFilter) -> (String, String, Vec<(&'static str, &dyn ToSql)>) {
     let mut conditions: Vec<&str> = Vec::new();
-    let mut args: Vec<(&str, &dyn ToSql)> = vec![(":now", &filter.now)];
+    let mut args: Vec<(&'static str, &dyn ToSql)> = vec![
+        (":now", &filter.now),
+        (":limit", &filter.limit),
+        (":offset", &filter.offset),
+    ];
     conditions.push(match filter.scope {
         Scope::Public => "p.status <> 'draft' AND p.published_at <= :now",
         Scope::Drafts { .. } => "p.status = 'draft'",
         Scope::Scheduled { .. } => "p.status = 'scheduled' AND p.published_at > :now",
     });
-    if own_only.is_some() {
+    if let Scope::Drafts { author: Some(id) } | Scope::Scheduled { author: Some(id) } =
+        &filter.scope
+    {
         conditions.push("p.author_id = :author_id");
-        args.push((":author_id", &own_only));
+        args.push((":author_id", id));
     }
     if let Some(category) = &filter.category {
         conditions.push(
@@ -279,32 +281,35 @@ pub fn list(conn: &Connection, filter: &ListFilter) -> Result<(Vec<PostSummary>,
         args.push((":search", search));
     }
     let where_sql = conditions.join(" AND ");
-
     let count_sql = format!(
         "SELECT COUNT(*) FROM posts p JOIN users u ON u.id = p.author_id WHERE {where_sql}"
     );
-    // rusqlite refuses named parameters that the SQL does not use (:now with drafts).
-    let count_args = used_args(&args, &count_sql);
-    let total: i64 = conn
-        .prepare_cached(&count_sql)?
-        .query_row(count_args.as_slice(), |r| r.get(0))?;
-
     let page_sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id
           WHERE {where_sql} ORDER BY {} LIMIT :limit OFFSET :offset",
         filter.ordering.sql()
     );
-    args.push((":limit", &filter.limit));
-    args.push((":offset", &filter.offset));
-    let page_args = used_args(&args, &page_sql);
+    (count_sql, page_sql, args)
+}
+
+/// A page of posts matching the filter, and how many match in all.
+pub fn list(conn: &Connection, filter: &ListFilter) -> Result<(Vec<PostSummary>, i64), StoreError> {
+    let (count_sql, page_sql, args) = list_query(filter);
+    // rusqlite refuses named parameters that the SQL does not use (:now with drafts).
+    let total: i64 = conn
+        .prepare_cached(&count_sql)?
+        .query_row(used_args(&args, &count_sql).as_slice(), |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&page_sql)?;
-    let rows = stmt.query_map(page_args.as_slice(), |row| {
+    let rows = stmt.query_map(used_args(&args, &page_sql).as_slice(), |row| {
         summary_from_row(row, filter.now).map(|(summary, _, _)| summary)
     })?;
     Ok((rows.collect::<Result<_, _>>()?, total))
 }
 
-fn used_args<'a>(args: &[(&'a str, &'a dyn ToSql)], sql: &str) -> Vec<(&'a str, &'a dyn ToSql)> {
+fn used_args<'a>(
+    args: &[(&'static str, &'a dyn ToSql)],
+    sql: &str,
+) -> Vec<(&'static str, &'a dyn ToSql)> {
     args.iter()
         .filter(|(name, _)| sql.contains(name))
         .copied()
@@ -548,6 +553,83 @@ fn link_tags(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The query plan of a list request, one line per step (`top` = only the outer query's).
+    fn plan_of(conn: &Connection, filter: &ListFilter, top: bool) -> Vec<String> {
+        let (_, page_sql, args) = list_query(filter);
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {page_sql}"))
+            .unwrap();
+        let rows = stmt
+            .query_map(used_args(&args, &page_sql).as_slice(), |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, String>(3)?))
+            })
+            .unwrap();
+        rows.map(Result::unwrap)
+            .filter(|(parent, _)| !top || *parent == 0)
+            .map(|(_, d)| d)
+            .collect()
+    }
+
+    fn plan(conn: &Connection, filter: &ListFilter) -> Vec<String> {
+        plan_of(conn, filter, false)
+    }
+
+    fn filter(scope: Scope) -> ListFilter {
+        ListFilter {
+            scope,
+            category: None,
+            tag: None,
+            author: None,
+            search: None,
+            ordering: Ordering::PublishedDesc,
+            limit: 20,
+            offset: 0,
+            now: 1_000,
+        }
+    }
+
+    #[test]
+    fn list_queries_use_indexes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::db::migrate::apply(&mut conn).unwrap();
+        // With no statistics SQLite guesses; give it the shape of a real blog.
+        conn.execute_batch("ANALYZE; INSERT INTO sqlite_stat1 VALUES ('posts','posts_public','10000 1 1'), ('posts','posts_author','10000 500 1'), ('post_categories','post_categories_category','30000 1000 1'), ('post_tags','post_tags_tag','30000 300 1'); ANALYZE sqlite_schema;").unwrap();
+
+        let public = plan_of(&conn, &filter(Scope::Public), true).join(" | ");
+        assert!(public.contains("USING INDEX posts_public"), "{public}");
+        assert!(
+            !public.contains("TEMP B-TREE"),
+            "the public list needs no sort: {public}"
+        );
+
+        let mut by_category = filter(Scope::Public);
+        by_category.category = Some("rust".into());
+        by_category.tag = Some("async".into());
+        let plan_text = plan(&conn, &by_category).join(" | ");
+        assert!(
+            !plan_text.contains("SCAN pc") && !plan_text.contains("SCAN pt"),
+            "{plan_text}"
+        );
+        assert!(
+            plan_text.contains("post_categories_category")
+                || plan_text.contains("sqlite_autoindex_post_categories"),
+            "{plan_text}"
+        );
+
+        let mut by_author = filter(Scope::Drafts { author: Some(3) });
+        by_author.ordering = Ordering::PublishedDesc;
+        let plan_text = plan(&conn, &by_author).join(" | ");
+        assert!(plan_text.contains("posts_author"), "{plan_text}");
+
+        let mut search = filter(Scope::Public);
+        search.search = fts_expression("rust");
+        let plan_text = plan(&conn, &search).join(" | ");
+        assert!(
+            plan_text.contains("VIRTUAL TABLE INDEX"),
+            "full-text search uses the FTS index: {plan_text}"
+        );
+    }
 
     #[test]
     fn fts_expression_neutralises_operators() {
