@@ -9,9 +9,13 @@ use anyhow::Context;
 use crate::auth::Role;
 use crate::auth::keys::KeyRing;
 use crate::auth::password::{self, Passwords};
+use crate::auth::revocation::Revocations;
+use crate::auth::seal::Sealer;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{Db, users};
+use crate::secrets;
+use crate::security::SecurityEvents;
 
 pub struct AppInner {
     pub config: Config,
@@ -19,6 +23,10 @@ pub struct AppInner {
     pub passwords: Passwords,
     pub clock: Clock,
     pub started: Instant,
+    pub security: SecurityEvents,
+    pub revocations: Revocations,
+    /// Encrypts TOTP secrets at rest.
+    pub sealer: Sealer,
     keys: RwLock<Arc<KeyRing>>,
 }
 
@@ -41,23 +49,52 @@ pub struct FirstAdmin {
 
 impl AppState {
     /// Opens the data directory and database (migrating it), loads or creates the secrets, and
-    /// creates the first admin when there is no user at all.
+    /// creates the first admin when there is no user at all. Needs a Tokio runtime (it starts
+    /// the security-event writer).
     pub fn build(config: Config) -> anyhow::Result<(AppState, Option<FirstAdmin>)> {
         let clock = Clock::default();
+        let now = clock.now();
         ensure_data_dir(&config)?;
         let db = Db::open(&config.database_path())
             .with_context(|| format!("cannot open {}", config.database_path().display()))?;
-        let keys = KeyRing::load(&config, clock.now())?;
-        let first_admin = ensure_first_admin(&db, clock.now())?;
+        let secrets = secrets::load_or_create(
+            &config.secrets_path(),
+            now,
+            config.auth.jwt_secret.expose().is_none(),
+        )?;
+        let keys = KeyRing::load(&config, &secrets, now)?;
+        let sealer = Sealer::from_hex(&secrets.totp_key)?;
+        let revocations = Revocations::new(config.auth.access_ttl.0);
+        revocations.load(&db, now)?;
+        let first_admin = ensure_first_admin(&db, now)?;
+        let security = SecurityEvents::start(db.clone());
         let state = AppState(Arc::new(AppInner {
             config,
             db,
             passwords: Passwords::new()?,
             clock,
             started: Instant::now(),
+            security,
+            revocations,
+            sealer,
             keys: RwLock::new(Arc::new(keys)),
         }));
         Ok((state, first_admin))
+    }
+
+    /// Re-reads the JWT keys (after `blogd rotate jwt`); the old ring stays if the new one is bad.
+    pub fn reload_keys(&self) -> anyhow::Result<Vec<String>> {
+        let now = self.clock.now();
+        let secrets = secrets::load_or_create(
+            &self.config.secrets_path(),
+            now,
+            self.config.auth.jwt_secret.expose().is_none(),
+        )?;
+        let ring = KeyRing::load(&self.config, &secrets, now)?;
+        let mut kids = ring.kids();
+        kids.sort();
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ring);
+        Ok(kids)
     }
 
     /// The scheme clients reach this server with, for absolute links.

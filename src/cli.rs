@@ -298,7 +298,7 @@ fn user_command(config: &Config, command: &UserCommand) -> anyhow::Result<()> {
                 users::set_role(tx, username, *role, now)?;
                 let user = users::by_username(tx, username)?;
                 // Tokens carry the role: end sessions so the new role applies at once.
-                sessions::revoke_all_for_user(tx, user.id, now)
+                sessions::revoke_all_for_user(tx, user.id, None, now).map(drop)
             })
             .map_err(not_found(username))?;
             println!("{username} is now {role}");
@@ -315,7 +315,7 @@ fn user_command(config: &Config, command: &UserCommand) -> anyhow::Result<()> {
             let hash = password::hash_blocking(&password)?;
             db.write_blocking(|tx| {
                 let id = users::set_password(tx, username, &hash, now)?;
-                sessions::revoke_all_for_user(tx, id, now)
+                sessions::revoke_all_for_user(tx, id, None, now).map(drop)
             })
             .map_err(not_found(username))?;
             println!("password of {username} changed; every session ended");
@@ -326,7 +326,7 @@ fn user_command(config: &Config, command: &UserCommand) -> anyhow::Result<()> {
         UserCommand::Deactivate { username } => {
             db.write_blocking(|tx| {
                 let id = users::set_active(tx, username, false, now)?;
-                sessions::revoke_all_for_user(tx, id, now)
+                sessions::revoke_all_for_user(tx, id, None, now).map(drop)
             })
             .map_err(not_found(username))?;
             println!("{username} deactivated; every session ended");

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::cidr::Cidr;
+
 /// The commented default configuration, embedded in the binary.
 pub const DEFAULT_TOML: &str = include_str!("../assets/blogd.toml");
 
@@ -56,6 +58,9 @@ pub struct AuthConfig {
     pub access_ttl: HumanDuration,
     pub refresh_ttl: HumanDuration,
     pub jwt_secret: Secret,
+    pub open_registration: bool,
+    pub admin_allow: Vec<Cidr>,
+    pub require_totp_for: Vec<crate::auth::Role>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

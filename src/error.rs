@@ -34,12 +34,22 @@ pub enum ApiError {
     TokenExpired,
     #[error("The token has been revoked")]
     TokenRevoked,
+    #[error("The two-factor code is wrong or was used already")]
+    InvalidMfaCode,
     #[error("You do not have permission to perform this action")]
     Forbidden,
     #[error("Registration is closed")]
     RegistrationClosed,
+    #[error(
+        "Two-factor sign-in is required for your role: set it up with POST /api/v1/auth/totp/setup"
+    )]
+    MfaSetupRequired,
     #[error("Not found")]
     NotFound,
+    /// Exists, but the caller may not know that: answered exactly like `NotFound`, and
+    /// recorded as an `access_denied` security event.
+    #[error("Not found")]
+    Hidden,
     #[error("No route matches this path")]
     NoRoute,
     #[error("Method not allowed")]
@@ -78,11 +88,10 @@ impl ApiError {
         use ApiError::*;
         match self {
             Validation(_) | InvalidJson(_) => StatusCode::BAD_REQUEST,
-            Unauthorized | InvalidCredentials | TokenInvalid | TokenExpired | TokenRevoked => {
-                StatusCode::UNAUTHORIZED
-            }
-            Forbidden | RegistrationClosed => StatusCode::FORBIDDEN,
-            NotFound | NoRoute => StatusCode::NOT_FOUND,
+            Unauthorized | InvalidCredentials | TokenInvalid | TokenExpired | TokenRevoked
+            | InvalidMfaCode => StatusCode::UNAUTHORIZED,
+            Forbidden | RegistrationClosed | MfaSetupRequired => StatusCode::FORBIDDEN,
+            NotFound | Hidden | NoRoute => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Conflict(_) => StatusCode::CONFLICT,
             PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -106,9 +115,10 @@ impl ApiError {
             TokenInvalid => "token_invalid",
             TokenExpired => "token_expired",
             TokenRevoked => "token_revoked",
-            Forbidden => "forbidden",
+            InvalidMfaCode => "invalid_mfa_code",
+            Forbidden | MfaSetupRequired => "forbidden",
             RegistrationClosed => "registration_closed",
-            NotFound | NoRoute => "not_found",
+            NotFound | Hidden | NoRoute => "not_found",
             MethodNotAllowed => "method_not_allowed",
             Conflict(_) => "conflict",
             PreconditionFailed => "precondition_failed",
@@ -148,6 +158,8 @@ pub struct ErrorPayload {
     pub message: String,
     pub details: Option<FieldErrors>,
     pub retry_after: Option<u64>,
+    /// A 404 that hides something from this caller (a security event).
+    pub hidden: bool,
 }
 
 impl From<&ApiError> for ErrorPayload {
@@ -164,6 +176,7 @@ impl From<&ApiError> for ErrorPayload {
                 ApiError::Throttled { retry_after } => Some(*retry_after),
                 _ => None,
             },
+            hidden: matches!(err, ApiError::Hidden),
         }
     }
 }
@@ -185,6 +198,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound => ApiError::NotFound,
+            StoreError::Hidden => ApiError::Hidden,
             StoreError::Conflict(what) => ApiError::Conflict(what),
             StoreError::Invalid(details) => ApiError::Validation(details),
             StoreError::PreconditionFailed => ApiError::PreconditionFailed,

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod cidr;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod secrets;
+pub mod security;
 pub mod validate;
 
 /// `blogd --version`: the package version and the git commit it was built from.

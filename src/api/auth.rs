@@ -1,19 +1,24 @@
-//! Sign-in and the caller's own account (`/api/v1/auth`).
+//! Signing in and out (`/api/v1/auth`): register, login (with its TOTP step), refresh, logout.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::http::header::USER_AGENT;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{BadRequest, Unauthorized, UnsupportedMediaType};
+use super::account::Account;
+use super::{BadRequest, Conflict, Forbidden, Unauthorized, UnsupportedMediaType};
 use crate::app::AppState;
-use crate::auth::{Caller, Role, tokens};
-use crate::clock::rfc3339;
-use crate::db::{sessions, users};
+use crate::auth::{Caller, Role, lockout, password, policy, tokens, totp};
+use crate::cidr;
+use crate::db::users::{self, UserRow};
+use crate::db::{StoreError, sessions};
 use crate::error::ApiError;
-use crate::http::client_ip::ClientIp;
-use crate::http::json::Json;
+use crate::http::context::Meta;
+use crate::http::json::{Json, OptionalJson};
+use crate::security::audit::{self, Actor};
+use crate::security::{EventKind, SecurityEvent};
 use crate::validate::Validator;
 
 #[derive(Deserialize, ToSchema)]
@@ -28,7 +33,7 @@ pub struct LoginRequest {
 pub struct TokenPair {
     /// JWT, valid for `expires_in` seconds. Send as `Authorization: Bearer …`.
     pub access_token: String,
-    /// Opaque token for getting a new pair; valid 7 days by default.
+    /// Opaque, single-use: `POST /api/v1/auth/refresh` spends it for a new pair.
     pub refresh_token: String,
     /// Always `Bearer`.
     pub token_type: String,
@@ -36,117 +41,538 @@ pub struct TokenPair {
     pub expires_in: i64,
 }
 
-/// The caller's own account.
+/// The answer to a correct password of an account with two-factor sign-in.
 #[derive(Serialize, ToSchema)]
-pub struct Me {
-    pub id: i64,
+pub struct MfaChallenge {
+    /// Always true.
+    pub mfa_required: bool,
+    /// Give it to `POST /api/v1/auth/login/totp` with a code, within 5 minutes.
+    pub mfa_token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginResponse {
+    Tokens(TokenPair),
+    Mfa(MfaChallenge),
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpLoginRequest {
+    pub mfa_token: String,
+    /// A 6-digit TOTP code, or one of the recovery codes.
+    pub code: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    /// A refresh token of the caller's whose session ends too.
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
     pub username: String,
     pub email: String,
-    pub display_name: String,
-    pub bio: Option<String>,
-    pub avatar_url: Option<String>,
-    pub role: Role,
-    pub created_at: String,
-    pub last_login_at: Option<String>,
+    pub password: String,
+    pub display_name: Option<String>,
 }
 
-impl From<users::UserRow> for Me {
-    fn from(u: users::UserRow) -> Me {
-        Me {
-            id: u.id,
-            username: u.username,
-            email: u.email,
-            display_name: u.display_name,
-            bio: u.bio,
-            avatar_url: u.avatar_url,
-            role: u.role,
-            created_at: rfc3339(u.created_at),
-            last_login_at: u.last_login_at.map(rfc3339),
-        }
-    }
+fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(256).collect())
 }
 
-/// Sign in with username (or e-mail) and password.
-///
-/// Unknown users and wrong passwords get the same answer, in about the same time.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
-    request_body = LoginRequest,
-    responses(
-        (status = 200, description = "Signed in", body = TokenPair),
-        BadRequest, Unauthorized, UnsupportedMediaType,
-    ))]
-pub async fn login(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    Json(body): Json<LoginRequest>,
-) -> Result<axum::Json<TokenPair>, ApiError> {
-    let mut v = Validator::new();
-    v.text("username", &body.username, 254);
-    v.text("password", &body.password, crate::auth::policy::MAX_LENGTH);
-    v.finish()?;
+fn event(
+    state: &AppState,
+    meta: &Meta,
+    kind: EventKind,
+    user: Option<&str>,
+    detail: impl Into<String>,
+) {
+    state.security.emit(SecurityEvent {
+        kind,
+        time: state.clock.now(),
+        ip: meta.ip(),
+        user: user.map(|u| u.chars().take(64).collect()),
+        detail: detail.into(),
+    });
+}
 
-    let login = body.username.trim().to_string();
-    let user = state
-        .db
-        .read(move |conn| users::by_login(conn, &login))
-        .await?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password_ok = state.passwords.verify(hash, body.password).await?;
-    let user = match user {
-        Some(user) if password_ok && user.active => user,
-        // Deactivated accounts get the same answer as wrong passwords: nothing is revealed.
-        _ => return Err(ApiError::InvalidCredentials),
-    };
-
+/// Opens a session for a user who proved who they are: one transaction stores the session
+/// and its first refresh token, resets failed attempts and writes the audit record.
+async fn sign_in(
+    state: &AppState,
+    meta: &Meta,
+    headers: &HeaderMap,
+    user: &UserRow,
+    mfa: bool,
+) -> Result<TokenPair, ApiError> {
     let now = state.clock.now();
     let access_ttl = state.config.auth.access_ttl.as_secs();
     let refresh_ttl = state.config.auth.refresh_ttl.as_secs();
     let refresh_token = tokens::new_refresh_token();
     let refresh_hash = tokens::refresh_token_hash(&refresh_token);
-    let user_agent = headers
-        .get(USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|ua| ua.chars().take(256).collect::<String>());
-    let ip = ip.map(|ip| ip.to_string());
+    let ip = meta.ip().map(|ip| ip.to_string());
+    let ua = user_agent(headers);
+    let origin = meta.origin();
     let user_id = user.id;
     let session_id = state
         .db
         .write(move |tx| {
-            let sid = sessions::create(
+            let session = sessions::NewSession {
+                user_id,
+                mfa,
+                ip: ip.as_deref(),
+                user_agent: ua.as_deref(),
+                expires_at: now + refresh_ttl,
+            };
+            let sid = sessions::create(tx, &session, &refresh_hash, now)?;
+            users::touch_login(tx, user_id, now)?;
+            users::clear_failed_logins(tx, user_id)?;
+            audit::record(
                 tx,
-                &sessions::NewSession {
-                    user_id,
-                    ip: ip.as_deref(),
-                    user_agent: user_agent.as_deref(),
-                    expires_at: now + refresh_ttl,
-                },
-                &refresh_hash,
+                &Actor::User(user_id),
+                "auth.login",
+                Some(&format!("session:{sid}")),
+                &origin,
                 now,
             )?;
-            users::touch_login(tx, user_id, now)?;
             Ok(sid)
         })
         .await?;
-    let claims = tokens::Claims::new(user.id, user.role, &session_id, now, access_ttl);
-    let access_token = tokens::sign(&state.keys(), &claims)?;
-    Ok(axum::Json(TokenPair {
-        access_token,
+    let mut claims = tokens::Claims::new(user.id, user.role, &session_id, now, access_ttl);
+    claims.mfa = mfa;
+    Ok(TokenPair {
+        access_token: tokens::sign(&state.keys(), &claims)?,
         refresh_token,
+        token_type: "Bearer".into(),
+        expires_in: access_ttl,
+    })
+}
+
+/// Counts a failed sign-in against the account (when there is one) and reports it.
+async fn sign_in_failed(
+    state: &AppState,
+    meta: &Meta,
+    user: Option<&UserRow>,
+    typed: &str,
+    kind: EventKind,
+) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    event(state, meta, kind, Some(typed), "wrong credentials");
+    let origin = meta.origin();
+    let actor =
+        Actor::Named(user.map_or_else(|| typed.chars().take(64).collect(), |u| u.username.clone()));
+    let user_id = user.filter(|u| u.active).map(|u| u.id);
+    let locked = state
+        .db
+        .write(move |tx| {
+            audit::record(tx, &actor, "auth.login_failed", None, &origin, now)?;
+            match user_id {
+                Some(id) => users::record_failed_login(
+                    tx,
+                    id,
+                    now,
+                    lockout::WINDOW_SECS,
+                    lockout::MAX_FAILURES,
+                    lockout::LOCK_SECS,
+                ),
+                None => Ok(None),
+            }
+        })
+        .await?;
+    if locked.is_some() {
+        event(
+            state,
+            meta,
+            EventKind::AccountLocked,
+            Some(typed),
+            format!("locked after {} failures", lockout::MAX_FAILURES),
+        );
+    }
+    Ok(())
+}
+
+fn refuse_if_locked(state: &AppState, meta: &Meta, user: &UserRow) -> Result<(), ApiError> {
+    if user
+        .locked_until
+        .is_some_and(|until| until > state.clock.now())
+    {
+        event(
+            state,
+            meta,
+            EventKind::AccountLocked,
+            Some(&user.username),
+            "sign-in attempt while locked",
+        );
+        return Err(ApiError::AccountLocked);
+    }
+    Ok(())
+}
+
+/// Admins may sign in only from `auth.admin_allow` (when set).
+fn refuse_admin_from_elsewhere(
+    state: &AppState,
+    meta: &Meta,
+    user: &UserRow,
+) -> Result<(), ApiError> {
+    let allow = &state.config.auth.admin_allow;
+    if user.role == Role::Admin
+        && !allow.is_empty()
+        && !meta.ip().is_some_and(|ip| cidr::any_contains(allow, ip))
+    {
+        event(
+            state,
+            meta,
+            EventKind::AdminIpRefused,
+            Some(&user.username),
+            "admin sign-in from outside auth.admin_allow",
+        );
+        return Err(ApiError::Forbidden);
+    }
+    Ok(())
+}
+
+/// Sign in with username (or e-mail) and password.
+///
+/// Unknown users and wrong passwords get the same answer in about the same time. After 5
+/// failures in 15 minutes the account is locked for 15 minutes (423, even with the right
+/// password). Accounts with two-factor sign-in get an `mfa_token` instead of tokens.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in, or the TOTP step is next", body = LoginResponse),
+        BadRequest, Unauthorized, Forbidden, UnsupportedMediaType,
+        (status = 423, description = "The account is locked for a while: `account_locked`", body = crate::http::request_id::ErrorBody),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    meta: Meta,
+    headers: HeaderMap,
+    Json(body): Json<LoginRequest>,
+) -> Result<axum::Json<LoginResponse>, ApiError> {
+    let mut v = Validator::new();
+    v.text("username", &body.username, 254);
+    v.text("password", &body.password, policy::MAX_LENGTH);
+    v.finish()?;
+    // The per-IP login throttle (throttling issue) hooks in here, before any hashing.
+
+    let login = body.username.trim().to_string();
+    let lookup = login.clone();
+    let user = state
+        .db
+        .read(move |conn| users::by_login(conn, &lookup))
+        .await?;
+    if let Some(user) = &user {
+        refuse_if_locked(&state, &meta, user)?;
+    }
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let password_ok = state.passwords.verify(hash, body.password.clone()).await?;
+    let user = match user {
+        Some(user) if password_ok && user.active => user,
+        // Deactivated accounts get the same answer as wrong passwords: nothing is revealed.
+        other => {
+            sign_in_failed(
+                &state,
+                &meta,
+                other.as_ref(),
+                &login,
+                EventKind::LoginFailed,
+            )
+            .await?;
+            return Err(ApiError::InvalidCredentials);
+        }
+    };
+    refuse_admin_from_elsewhere(&state, &meta, &user)?;
+    if password::needs_rehash(&user.password_hash) {
+        let hash = state.passwords.hash(body.password).await?;
+        let (id, now) = (user.id, state.clock.now());
+        state
+            .db
+            .write(move |tx| users::set_password_hash(tx, id, &hash, now))
+            .await?;
+    }
+    if user.totp_enabled {
+        let mfa_token = tokens::sign_mfa(&state.keys(), user.id, state.clock.now())?;
+        return Ok(axum::Json(LoginResponse::Mfa(MfaChallenge {
+            mfa_required: true,
+            mfa_token,
+        })));
+    }
+    let pair = sign_in(&state, &meta, &headers, &user, false).await?;
+    Ok(axum::Json(LoginResponse::Tokens(pair)))
+}
+
+/// Second sign-in step for accounts with TOTP: a current code or an unused recovery code.
+#[utoipa::path(post, path = "/api/v1/auth/login/totp", tag = "auth",
+    request_body = TotpLoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenPair),
+        BadRequest, Unauthorized, Forbidden, UnsupportedMediaType,
+        (status = 423, description = "The account is locked for a while: `account_locked`", body = crate::http::request_id::ErrorBody),
+    ))]
+pub async fn login_totp(
+    State(state): State<AppState>,
+    meta: Meta,
+    headers: HeaderMap,
+    Json(body): Json<TotpLoginRequest>,
+) -> Result<axum::Json<TokenPair>, ApiError> {
+    let mut v = Validator::new();
+    v.text("mfa_token", &body.mfa_token, 4096);
+    v.text("code", &body.code, 64);
+    v.finish()?;
+    let now = state.clock.now();
+    let user_id = tokens::verify_mfa(&state.keys(), body.mfa_token.trim(), now)?;
+    let user = state
+        .db
+        .read(move |c| users::by_id(c, user_id))
+        .await
+        .map_err(|_| ApiError::TokenInvalid)?;
+    if !user.active || !user.totp_enabled {
+        return Err(ApiError::TokenRevoked);
+    }
+    refuse_if_locked(&state, &meta, &user)?;
+    refuse_admin_from_elsewhere(&state, &meta, &user)?;
+    if !second_factor_ok(&state, &user, &body.code).await? {
+        sign_in_failed(
+            &state,
+            &meta,
+            Some(&user),
+            &user.username,
+            EventKind::MfaFailed,
+        )
+        .await?;
+        return Err(ApiError::InvalidMfaCode);
+    }
+    Ok(axum::Json(
+        sign_in(&state, &meta, &headers, &user, true).await?,
+    ))
+}
+
+/// Checks a TOTP or recovery code and spends it, atomically: neither works twice.
+async fn second_factor_ok(state: &AppState, user: &UserRow, code: &str) -> Result<bool, ApiError> {
+    let (id, now) = (user.id, state.clock.now());
+    if totp::looks_like_recovery_code(code) {
+        let hash = totp::recovery_hash(code);
+        return Ok(state
+            .db
+            .write(move |tx| users::use_recovery_code(tx, id, &hash, now))
+            .await?);
+    }
+    let secret = user
+        .totp_secret
+        .as_deref()
+        .and_then(|sealed| state.sealer.open(sealed))
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!(
+                "the TOTP secret of user {id} cannot be opened"
+            ))
+        })?;
+    match totp::verify(&secret, code, now, user.totp_last_step) {
+        Some(step) => Ok(state
+            .db
+            .write(move |tx| users::use_totp_step(tx, id, step))
+            .await?),
+        None => Ok(false),
+    }
+}
+
+/// Trade a refresh token for a new pair. The presented token is spent; presenting a spent one
+/// again ends its whole session (it was stolen or replayed) and is a `refresh_token_reuse`
+/// security event.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth",
+    request_body = RefreshRequest,
+    responses((status = 200, description = "A new pair", body = TokenPair), BadRequest, Unauthorized, UnsupportedMediaType))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    meta: Meta,
+    Json(body): Json<RefreshRequest>,
+) -> Result<axum::Json<TokenPair>, ApiError> {
+    let mut v = Validator::new();
+    v.text("refresh_token", &body.refresh_token, 256);
+    v.finish()?;
+    let now = state.clock.now();
+    let presented = tokens::refresh_token_hash(body.refresh_token.trim());
+    let successor = tokens::new_refresh_token();
+    let successor_hash = tokens::refresh_token_hash(&successor);
+    let ip = meta.ip().map(|ip| ip.to_string());
+    let outcome = state
+        .db
+        .write(move |tx| sessions::refresh(tx, &presented, &successor_hash, ip.as_deref(), now))
+        .await?;
+    let (user_id, session_id, mfa) = match outcome {
+        sessions::Refresh::Rotated {
+            user_id,
+            session_id,
+            mfa,
+        } => (user_id, session_id, mfa),
+        sessions::Refresh::Reused {
+            user_id,
+            session_id,
+        } => {
+            state.revocations.sessions_revoked([session_id.clone()]);
+            event(
+                &state,
+                &meta,
+                EventKind::RefreshTokenReuse,
+                None,
+                format!("user {user_id}: session {session_id} revoked"),
+            );
+            return Err(ApiError::TokenRevoked);
+        }
+        sessions::Refresh::Unknown => return Err(ApiError::TokenInvalid),
+        sessions::Refresh::Revoked => return Err(ApiError::TokenRevoked),
+        sessions::Refresh::Expired => return Err(ApiError::TokenExpired),
+    };
+    // The role comes from the database, not the old token: a demotion applies at refresh.
+    let user = state.db.read(move |c| users::by_id(c, user_id)).await?;
+    let access_ttl = state.config.auth.access_ttl.as_secs();
+    let mut claims = tokens::Claims::new(user.id, user.role, &session_id, now, access_ttl);
+    claims.mfa = mfa;
+    Ok(axum::Json(TokenPair {
+        access_token: tokens::sign(&state.keys(), &claims)?,
+        refresh_token: successor,
         token_type: "Bearer".into(),
         expires_in: access_ttl,
     }))
 }
 
-/// The caller's own account.
-#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+/// Sign out: this access token and its session stop working at once (also after a restart).
+/// With `refresh_token`, that token's session ends too.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    request_body(content = Option<LogoutRequest>, description = "Optional"),
     security(("bearer" = [])),
-    responses((status = 200, description = "The signed-in user", body = Me), Unauthorized))]
-pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<Me>, ApiError> {
-    let id = caller.require(Role::Reader)?.id;
-    let user = state.db.read(move |conn| users::by_id(conn, id)).await?;
-    if !user.active {
-        return Err(ApiError::TokenRevoked);
+    responses((status = 204, description = "Signed out"), BadRequest, Unauthorized, UnsupportedMediaType))]
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: Meta,
+    OptionalJson(body): OptionalJson<LogoutRequest>,
+) -> Result<StatusCode, ApiError> {
+    let user = caller.require(Role::Reader)?.clone();
+    let now = state.clock.now();
+    let other = body
+        .and_then(|b| b.refresh_token)
+        .map(|t| tokens::refresh_token_hash(t.trim()));
+    let origin = meta.origin();
+    let (jti, exp) = (user.jti.clone(), user.exp);
+    let ended = state
+        .db
+        .write(move |tx| {
+            sessions::revoke_token(tx, &user.jti, user.exp)?;
+            let mut ended = vec![user.sid.clone()];
+            sessions::revoke(tx, &user.sid, now)?;
+            if let Some(hash) = other {
+                let session: Option<(String, i64)> = rusqlite::OptionalExtension::optional(tx.query_row(
+                    "SELECT s.id, s.user_id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.token_hash = ?1",
+                    [hash],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                ))?;
+                // Only the caller's own sessions: a stranger's refresh token is ignored.
+                if let Some((sid, _)) = session.filter(|(_, owner)| *owner == user.id) {
+                    sessions::revoke(tx, &sid, now)?;
+                    ended.push(sid);
+                }
+            }
+            audit::record(tx, &Actor::User(user.id), "auth.logout", Some(&format!("session:{}", user.sid)), &origin, now)?;
+            Ok::<_, StoreError>(ended)
+        })
+        .await?;
+    state.revocations.token_revoked(jti, exp);
+    state.revocations.sessions_revoked(ended);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Create an account (role `reader`), when `auth.open_registration` allows it.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Created", body = Account),
+        BadRequest, Conflict, UnsupportedMediaType,
+        (status = 403, description = "Registration is closed: `registration_closed`", body = crate::http::request_id::ErrorBody),
+    ))]
+pub async fn register(
+    State(state): State<AppState>,
+    meta: Meta,
+    Json(body): Json<RegisterRequest>,
+) -> Result<Response, ApiError> {
+    if !state.config.auth.open_registration {
+        return Err(ApiError::RegistrationClosed);
     }
-    Ok(axum::Json(user.into()))
+    // The per-IP registration throttle (throttling issue) hooks in here.
+    let account = create_account(
+        &state,
+        &meta,
+        None,
+        body.username,
+        body.email,
+        body.password,
+        body.display_name,
+        Role::Reader,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(account)).into_response())
+}
+
+/// Validates and stores a new account; `creator` is the admin who made it (None: self-registration).
+#[allow(clippy::too_many_arguments)]
+pub async fn create_account(
+    state: &AppState,
+    meta: &Meta,
+    creator: Option<i64>,
+    username: String,
+    email: String,
+    password: String,
+    display_name: Option<String>,
+    role: Role,
+) -> Result<Account, ApiError> {
+    let mut v = Validator::new();
+    v.username("username", &username);
+    v.email("email", &email);
+    if let Some(name) = &display_name {
+        v.text("display_name", name, 100);
+    }
+    if let Err(why) = policy::check_password(&password, &username, &email) {
+        v.add("password", why);
+    }
+    v.finish()?;
+    let hash = state.passwords.hash(password).await?;
+    let now = state.clock.now();
+    let origin = meta.origin();
+    let new = users::NewUser {
+        display_name: display_name.unwrap_or_else(|| username.clone()),
+        username,
+        email,
+        password_hash: hash,
+        role,
+    };
+    let user = state
+        .db
+        .write(move |tx| {
+            let id = users::insert(tx, &new, now)?;
+            let actor = creator.map_or(Actor::User(id), Actor::User);
+            audit::record(
+                tx,
+                &actor,
+                "user.create",
+                Some(&format!("user:{}", new.username)),
+                &origin,
+                now,
+            )?;
+            users::by_id(tx, id)
+        })
+        .await?;
+    Ok(Account::from(user))
 }

@@ -17,8 +17,10 @@ use crate::content::slug::slugify;
 use crate::db::taxonomy::{self, Category};
 use crate::error::ApiError;
 use crate::http::conditional::json_with_etag;
+use crate::http::context::Meta;
 use crate::http::json::{Json, non_null, nullable};
 use crate::http::pagination::{ListParams, Paginated};
+use crate::security::audit::{self, Actor};
 use crate::validate::Validator;
 
 const MAX_NAME: usize = 100;
@@ -90,9 +92,11 @@ pub async fn get(
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    meta: Meta,
     Json(body): Json<CreateCategory>,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Editor)?;
+    let actor = Actor::User(caller.require(Role::Editor)?.id);
+    let origin = meta.origin();
     let mut v = Validator::new();
     v.text("name", &body.name, MAX_NAME);
     v.optional_text("description", body.description.as_deref(), MAX_DESCRIPTION);
@@ -106,6 +110,14 @@ pub async fn create(
         .db
         .write(move |tx| {
             taxonomy::insert_category(tx, &slug, &body.name, body.description.as_deref(), now)?;
+            audit::record(
+                tx,
+                &actor,
+                "category.create",
+                Some(&format!("category:{slug}")),
+                &origin,
+                now,
+            )?;
             taxonomy::get_category(tx, &slug, now)
         })
         .await?;
@@ -130,10 +142,12 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
+    meta: Meta,
     Path(slug): Path<String>,
     Json(body): Json<UpdateCategory>,
 ) -> Result<axum::Json<Category>, ApiError> {
-    caller.require(Role::Editor)?;
+    let actor = Actor::User(caller.require(Role::Editor)?.id);
+    let origin = meta.origin();
     let mut v = Validator::new();
     if let Some(name) = &body.name {
         v.text("name", name, MAX_NAME);
@@ -160,6 +174,14 @@ pub async fn update(
                 description,
                 now,
             )?;
+            audit::record(
+                tx,
+                &actor,
+                "category.update",
+                Some(&format!("category:{slug}")),
+                &origin,
+                now,
+            )?;
             taxonomy::get_category(tx, &slug, now)
         })
         .await?;
@@ -174,12 +196,26 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
+    meta: Meta,
     Path(slug): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Role::Editor)?;
+    let actor = Actor::User(caller.require(Role::Editor)?.id);
+    let origin = meta.origin();
+    let state_now = state.clock.now();
     state
         .db
-        .write(move |tx| taxonomy::delete_category(tx, &slug))
+        .write(move |tx| {
+            taxonomy::delete_category(tx, &slug)?;
+            let now = state_now;
+            audit::record(
+                tx,
+                &actor,
+                "category.delete",
+                Some(&format!("category:{slug}")),
+                &origin,
+                now,
+            )
+        })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

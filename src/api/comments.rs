@@ -15,8 +15,10 @@ use crate::content::access::can_view;
 use crate::db::comments::{self, Comment, CommentStatus, NewComment};
 use crate::db::{StoreError, posts, users};
 use crate::error::ApiError;
+use crate::http::context::Meta;
 use crate::http::json::Json;
 use crate::http::pagination::{ListParams, Paginated};
+use crate::security::audit::{self, Actor};
 use crate::validate::Validator;
 
 const MAX_BODY: usize = 5000;
@@ -74,7 +76,7 @@ pub async fn list(
         .read(move |conn| {
             let post = posts::get(conn, &slug, now)?;
             if !can_view(&viewer, post.author_id, post.status) {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::Hidden);
             }
             comments::list(conn, post.id, all, limit, offset)
         })
@@ -96,6 +98,7 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    meta: Meta,
     Path(slug): Path<String>,
     Json(body): Json<CreateComment>,
 ) -> Result<Response, ApiError> {
@@ -124,12 +127,13 @@ pub async fn create(
     v.finish()?;
     let now = state.clock.now();
     let writer = caller.clone();
+    let origin = meta.origin();
     let comment = state
         .db
         .write(move |tx| {
             let post = posts::get(tx, &slug, now)?;
             if !can_view(&writer, post.author_id, post.status) {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::Hidden);
             }
             let user = match writer.user_id() {
                 Some(id) => Some(users::by_id(tx, id)?),
@@ -153,6 +157,17 @@ pub async fn create(
                     author_email: email.as_deref(),
                     body: &body.body,
                 },
+                now,
+            )?;
+            let actor = writer
+                .user_id()
+                .map_or_else(|| Actor::Named("anonymous".into()), Actor::User);
+            audit::record(
+                tx,
+                &actor,
+                "comment.create",
+                Some(&format!("comment:{id}")),
+                &origin,
                 now,
             )?;
             comments::get(tx, id)
@@ -208,16 +223,26 @@ pub async fn get(
 pub async fn moderate(
     State(state): State<AppState>,
     caller: Caller,
+    meta: Meta,
     Path(id): Path<String>,
     Json(body): Json<ModerateComment>,
 ) -> Result<axum::Json<Comment>, ApiError> {
-    caller.require(Role::Editor)?;
+    let actor = Actor::User(caller.require(Role::Editor)?.id);
+    let origin = meta.origin();
     let id = comment_id(&id)?;
     let now = state.clock.now();
     let comment = state
         .db
         .write(move |tx| {
             comments::set_status(tx, id, body.status, now)?;
+            audit::record(
+                tx,
+                &actor,
+                "comment.update",
+                Some(&format!("comment:{id}")),
+                &origin,
+                now,
+            )?;
             comments::get(tx, id)
         })
         .await?;
@@ -232,10 +257,26 @@ pub async fn moderate(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
+    meta: Meta,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Role::Editor)?;
+    let actor = Actor::User(caller.require(Role::Editor)?.id);
+    let origin = meta.origin();
     let id = comment_id(&id)?;
-    state.db.write(move |tx| comments::delete(tx, id)).await?;
+    let now = state.clock.now();
+    state
+        .db
+        .write(move |tx| {
+            comments::delete(tx, id)?;
+            audit::record(
+                tx,
+                &actor,
+                "comment.delete",
+                Some(&format!("comment:{id}")),
+                &origin,
+                now,
+            )
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

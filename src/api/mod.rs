@@ -2,6 +2,7 @@
 //! the OpenAPI document are built from the same list (utoipa-axum), so the document describes
 //! exactly the routes that are served.
 
+pub mod account;
 pub mod auth;
 pub mod authors;
 pub mod categories;
@@ -9,6 +10,8 @@ pub mod comments;
 pub mod health;
 pub mod posts;
 pub mod tags;
+pub mod totp;
+pub mod users;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
@@ -68,8 +71,21 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(auth::register))
         .routes(routes!(auth::login))
-        .routes(routes!(auth::me))
+        .routes(routes!(auth::login_totp))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(account::me, account::update_me))
+        .routes(routes!(account::change_password))
+        .routes(routes!(account::list_sessions))
+        .routes(routes!(account::end_session))
+        .routes(routes!(totp::setup))
+        .routes(routes!(totp::confirm))
+        .routes(routes!(totp::disable))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update))
+        .routes(routes!(users::audit_log))
         .routes(routes!(posts::list, posts::create))
         .routes(routes!(posts::get, posts::update, posts::delete))
         .routes(routes!(categories::list, categories::create))

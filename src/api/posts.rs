@@ -22,8 +22,10 @@ use crate::db::posts::{
 };
 use crate::error::ApiError;
 use crate::http::conditional::{self, etag_of_json, json_with_etag};
+use crate::http::context::Meta;
 use crate::http::json::{Json, non_null, nullable};
 use crate::http::pagination::{ListParams, Paginated};
+use crate::security::audit::{self, Actor};
 use crate::validate::Validator;
 
 const MAX_TITLE: usize = 200;
@@ -384,7 +386,7 @@ pub async fn get(
         .read(move |conn| posts::get(conn, &slug, now))
         .await?;
     if !can_view(&caller, record.author_id, record.status) {
-        return Err(ApiError::NotFound);
+        return Err(ApiError::Hidden);
     }
     json_with_etag(&headers, &record.post)
 }
@@ -424,15 +426,25 @@ pub fn urlencode(segment: &str) -> String {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    meta: Meta,
     Json(body): Json<CreatePost>,
 ) -> Result<Response, ApiError> {
     let author_id = caller.require(Role::Author)?.id;
     let now = state.clock.now();
     let new = body.into_new_post(now).await?;
+    let origin = meta.origin();
     let record = state
         .db
         .write(move |tx| {
             let slug = posts::insert(tx, author_id, &new, now)?;
+            audit::record(
+                tx,
+                &Actor::User(author_id),
+                "post.create",
+                Some(&format!("post:{slug}")),
+                &origin,
+                now,
+            )?;
             posts::get(tx, &slug, now)
         })
         .await?;
@@ -453,14 +465,16 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
+    meta: Meta,
     Path(slug): Path<String>,
     headers: HeaderMap,
     Json(body): Json<UpdatePost>,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Reader)?;
+    let actor = Actor::User(caller.require(Role::Reader)?.id);
     let mut patch = body.into_patch().await?;
     let if_match = conditional::if_match(&headers);
     let now = state.clock.now();
+    let origin = meta.origin();
     let record = state
         .db
         .write(move |tx| {
@@ -469,6 +483,14 @@ pub async fn update(
             unchanged_since(&current.post, if_match.as_deref())?;
             resolve_publication(&mut patch, &current, now)?;
             let slug = posts::update(tx, current.id, &patch, now)?;
+            audit::record(
+                tx,
+                &actor,
+                "post.update",
+                Some(&format!("post:{slug}")),
+                &origin,
+                now,
+            )?;
             posts::get(tx, &slug, now)
         })
         .await?;
@@ -514,19 +536,29 @@ fn resolve_publication(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
+    meta: Meta,
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Role::Reader)?;
+    let actor = Actor::User(caller.require(Role::Reader)?.id);
     let if_match = conditional::if_match(&headers);
     let now = state.clock.now();
+    let origin = meta.origin();
     state
         .db
         .write(move |tx| {
             let current = posts::get(tx, &slug, now)?;
             check_can_edit(&caller, current.author_id, current.status)?;
             unchanged_since(&current.post, if_match.as_deref())?;
-            posts::delete(tx, current.id)
+            posts::delete(tx, current.id)?;
+            audit::record(
+                tx,
+                &actor,
+                "post.delete",
+                Some(&format!("post:{slug}")),
+                &origin,
+                now,
+            )
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -17,8 +17,10 @@ use crate::content::slug::slugify;
 use crate::db::taxonomy::{self, Tag};
 use crate::error::ApiError;
 use crate::http::conditional::json_with_etag;
+use crate::http::context::Meta;
 use crate::http::json::Json;
 use crate::http::pagination::{ListParams, Paginated};
+use crate::security::audit::{self, Actor};
 use crate::validate::Validator;
 
 #[derive(Deserialize, ToSchema)]
@@ -74,9 +76,11 @@ pub async fn get(
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    meta: Meta,
     Json(body): Json<CreateTag>,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Editor)?;
+    let actor = Actor::User(caller.require(Role::Editor)?.id);
+    let origin = meta.origin();
     let mut v = Validator::new();
     v.text("name", &body.name, 100);
     let slug = body.slug.clone().unwrap_or_else(|| slugify(&body.name));
@@ -89,6 +93,14 @@ pub async fn create(
         .db
         .write(move |tx| {
             taxonomy::insert_tag(tx, &slug, &body.name, now)?;
+            audit::record(
+                tx,
+                &actor,
+                "tag.create",
+                Some(&format!("tag:{slug}")),
+                &origin,
+                now,
+            )?;
             taxonomy::get_tag(tx, &slug, now)
         })
         .await?;
@@ -104,12 +116,25 @@ pub async fn create(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
+    meta: Meta,
     Path(slug): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Role::Editor)?;
+    let actor = Actor::User(caller.require(Role::Editor)?.id);
+    let origin = meta.origin();
+    let now = state.clock.now();
     state
         .db
-        .write(move |tx| taxonomy::delete_tag(tx, &slug))
+        .write(move |tx| {
+            taxonomy::delete_tag(tx, &slug)?;
+            audit::record(
+                tx,
+                &actor,
+                "tag.delete",
+                Some(&format!("tag:{slug}")),
+                &origin,
+                now,
+            )
+        })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,15 +1,22 @@
 //! The extractor that turns an `Authorization: Bearer …` header into a [`Caller`].
 //!
 //! No header means an anonymous caller; a header that is present but wrong is an error, never
-//! a silent downgrade to anonymous (a client with a broken token should hear about it).
+//! a silent downgrade to anonymous (a client with a broken token should hear about it). Every
+//! refusal is a security event.
+
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::{Role, tokens};
+use super::Role;
+use super::tokens::{self, Claims};
 use crate::app::AppState;
+use crate::cidr;
 use crate::error::ApiError;
+use crate::http::context::RequestMeta;
+use crate::security::{EventKind, SecurityEvent};
 
 /// A signed-in user, as the access token describes them.
 #[derive(Debug, Clone)]
@@ -18,8 +25,9 @@ pub struct AuthUser {
     pub role: Role,
     /// The session (refresh-token family) of the token.
     pub sid: String,
-    /// The token's own id.
+    /// The token's own id, and when it expires (to revoke it until then).
     pub jti: String,
+    pub exp: i64,
 }
 
 /// Whoever is making the request.
@@ -60,6 +68,15 @@ impl Caller {
     }
 }
 
+/// Paths a user who must set up TOTP can still reach.
+const MFA_SETUP_PATHS: &[&str] = &[
+    "/api/v1/auth/me",
+    "/api/v1/auth/totp/setup",
+    "/api/v1/auth/totp/confirm",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/password",
+];
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -70,21 +87,76 @@ impl FromRequestParts<AppState> for Caller {
         let Some(value) = parts.headers.get(AUTHORIZATION) else {
             return Ok(Caller::Anonymous);
         };
-        let value = value.to_str().map_err(|_| ApiError::TokenInvalid)?;
-        let (scheme, token) = value.split_once(' ').ok_or(ApiError::TokenInvalid)?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(ApiError::TokenInvalid);
+        let meta = parts.extensions.get::<Arc<RequestMeta>>().cloned();
+        let refuse = |err: ApiError, detail: &str| {
+            let kind = match err {
+                ApiError::TokenExpired => EventKind::TokenExpired,
+                ApiError::TokenRevoked => EventKind::TokenRevoked,
+                ApiError::Forbidden | ApiError::MfaSetupRequired => EventKind::AdminIpRefused,
+                _ => EventKind::TokenInvalid,
+            };
+            state.security.emit(SecurityEvent {
+                kind,
+                time: state.clock.now(),
+                ip: meta.as_ref().and_then(|m| m.ip),
+                user: None,
+                detail: format!("{} {}: {detail}", parts.method, parts.uri.path()),
+            });
+            err
+        };
+        let claims = match authenticate(state, value.to_str().ok()).await {
+            Ok(claims) => claims,
+            Err(err) => return Err(refuse(err, "bad access token")),
+        };
+        let id: i64 = claims.sub.parse().map_err(|_| ApiError::TokenInvalid)?;
+        if claims.role == Role::Admin && !state.config.auth.admin_allow.is_empty() {
+            let allowed = meta
+                .as_ref()
+                .and_then(|m| m.ip)
+                .is_some_and(|ip| cidr::any_contains(&state.config.auth.admin_allow, ip));
+            if !allowed {
+                return Err(refuse(
+                    ApiError::Forbidden,
+                    &format!("admin token of user {id} from outside auth.admin_allow"),
+                ));
+            }
         }
-        let claims = tokens::verify(&state.keys(), token.trim(), state.clock.now())?;
-        // The accounts issue adds the revocation check (jti and sid) here.
-        let id = claims.sub.parse().map_err(|_| ApiError::TokenInvalid)?;
+        if !claims.mfa
+            && state.config.auth.require_totp_for.contains(&claims.role)
+            && !MFA_SETUP_PATHS.contains(&parts.uri.path())
+        {
+            return Err(ApiError::MfaSetupRequired);
+        }
+        if let Some(meta) = &meta {
+            meta.set_user(id, claims.role);
+        }
         let caller = Caller::User(AuthUser {
             id,
             role: claims.role,
             sid: claims.sid,
             jti: claims.jti,
+            exp: claims.exp,
         });
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }
+}
+
+/// Checks the header's token: scheme, signature and claims, then revocation.
+async fn authenticate(state: &AppState, header: Option<&str>) -> Result<Claims, ApiError> {
+    let header = header.ok_or(ApiError::TokenInvalid)?;
+    let (scheme, token) = header.split_once(' ').ok_or(ApiError::TokenInvalid)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::TokenInvalid);
+    }
+    let now = state.clock.now();
+    let claims = tokens::verify(&state.keys(), token.trim(), now)?;
+    if state
+        .revocations
+        .is_revoked(&state.db, &claims.jti, &claims.sid, now)
+        .await?
+    {
+        return Err(ApiError::TokenRevoked);
+    }
+    Ok(claims)
 }

@@ -1,5 +1,6 @@
-//! The JWT key ring: the current key signs, every key in the ring verifies (so a rotation
-//! does not sign anybody out), selected by the token header's `kid`.
+//! The JWT key ring: the current key signs; every key in the ring verifies (so a rotation
+//! signs nobody out), selected by the token header's `kid`. A retired key verifies only until
+//! the tokens it could have signed have expired.
 
 use std::collections::HashMap;
 
@@ -7,17 +8,25 @@ use jsonwebtoken::{DecodingKey, EncodingKey};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-use crate::secrets::{self, JwtKey};
+use crate::secrets::{self, JwtKey, SecretsFile};
+
+struct VerifyingKey {
+    key: DecodingKey,
+    /// None for the current key; for retired keys, the last second a token signed by them
+    /// can still be valid.
+    usable_until: Option<i64>,
+}
 
 pub struct KeyRing {
     current_kid: String,
     encoding: EncodingKey,
-    decoding: HashMap<String, DecodingKey>,
+    decoding: HashMap<String, VerifyingKey>,
 }
 
 impl KeyRing {
-    /// Builds a ring from keys, oldest first; the last one signs.
-    pub fn new(keys: &[JwtKey]) -> anyhow::Result<KeyRing> {
+    /// Builds a ring from keys, oldest first; the last one signs. `token_lifetime` is the
+    /// longest an access token lives (its TTL plus clock leeway).
+    pub fn new(keys: &[JwtKey], token_lifetime: i64) -> anyhow::Result<KeyRing> {
         let current = keys
             .last()
             .ok_or_else(|| anyhow::anyhow!("the JWT key ring is empty"))?;
@@ -26,34 +35,42 @@ impl KeyRing {
                 anyhow::bail!("JWT key {} is shorter than 32 characters", key.kid);
             }
         }
+        let decoding = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let usable_until = keys.get(i + 1).map(|next| next.created_at + token_lifetime);
+                let key = DecodingKey::from_secret(k.secret.as_bytes());
+                (k.kid.clone(), VerifyingKey { key, usable_until })
+            })
+            .collect();
         Ok(KeyRing {
             current_kid: current.kid.clone(),
             encoding: EncodingKey::from_secret(current.secret.as_bytes()),
-            decoding: keys
-                .iter()
-                .map(|k| (k.kid.clone(), DecodingKey::from_secret(k.secret.as_bytes())))
-                .collect(),
+            decoding,
         })
     }
 
-    /// The ring for a configuration: `auth.jwt_secret` when set, else the secrets file
-    /// (generated on first start).
-    pub fn load(config: &Config, now: i64) -> anyhow::Result<KeyRing> {
+    /// The ring for a configuration: `auth.jwt_secret` when set (checked for strength), else
+    /// the keys of the secrets file.
+    pub fn load(config: &Config, secrets: &SecretsFile, now: i64) -> anyhow::Result<KeyRing> {
+        let lifetime = config.auth.access_ttl.as_secs() + super::tokens::LEEWAY_SECS;
         if let Some(secret) = config.auth.jwt_secret.expose() {
+            secrets::check_configured("auth.jwt_secret", secret)?;
             // A stable kid derived from the secret: tokens survive restarts, and changing the
             // secret changes the kid, so old tokens fail cleanly as "unknown key".
             let kid = format!(
                 "cfg-{}",
                 &hex::encode(Sha256::digest(secret.as_bytes()))[..12]
             );
-            return KeyRing::new(&[JwtKey {
+            let key = JwtKey {
                 kid,
                 secret: secret.to_string(),
                 created_at: now,
-            }]);
+            };
+            return KeyRing::new(&[key], lifetime);
         }
-        let file = secrets::load_or_create(&config.secrets_path(), now)?;
-        KeyRing::new(&file.jwt_keys)
+        KeyRing::new(&secrets.jwt_keys, lifetime)
     }
 
     pub fn current_kid(&self) -> &str {
@@ -64,7 +81,15 @@ impl KeyRing {
         &self.encoding
     }
 
-    pub fn decoding_key(&self, kid: &str) -> Option<&DecodingKey> {
-        self.decoding.get(kid)
+    /// The key for `kid`, if it is in the ring and may still verify at `now`.
+    pub fn decoding_key(&self, kid: &str, now: i64) -> Option<&DecodingKey> {
+        self.decoding
+            .get(kid)
+            .filter(|k| k.usable_until.is_none_or(|until| now <= until))
+            .map(|k| &k.key)
+    }
+
+    pub fn kids(&self) -> Vec<String> {
+        self.decoding.keys().cloned().collect()
     }
 }

@@ -3,9 +3,13 @@
 
 pub mod extract;
 pub mod keys;
+pub mod lockout;
 pub mod password;
 pub mod policy;
+pub mod revocation;
+pub mod seal;
 pub mod tokens;
+pub mod totp;
 
 pub use extract::{AuthUser, Caller};
 

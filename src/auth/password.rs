@@ -37,6 +37,23 @@ pub fn verify_blocking(hash: &str, password: &str) -> bool {
     argon2().verify_password(password.as_bytes(), hash).is_ok()
 }
 
+/// Whether a stored hash uses weaker parameters than today's (or another algorithm), so it
+/// should be replaced on the next successful sign-in.
+pub fn needs_rehash(hash: &str) -> bool {
+    let Some(rest) = hash.strip_prefix("$argon2id$v=19$") else {
+        return true;
+    };
+    let params = rest.split('$').next().unwrap_or("");
+    let value = |name: &str| {
+        params
+            .split(',')
+            .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    value("m") < MEMORY_KIB || value("t") < PASSES
+}
+
 /// The server's password service.
 #[derive(Clone)]
 pub struct Passwords {
@@ -92,5 +109,24 @@ mod tests {
         assert!(verify_blocking(&hash, "correct horse battery staple"));
         assert!(!verify_blocking(&hash, "correct horse battery stapler"));
         assert!(!verify_blocking("not a hash", "x"));
+        assert!(!needs_rehash(&hash));
+    }
+
+    #[test]
+    fn weaker_hashes_are_upgraded() {
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4096, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pw")
+        .unwrap()
+        .to_string();
+        assert!(needs_rehash(&weak));
+        assert!(
+            verify_blocking(&weak, "pw"),
+            "old hashes still verify until upgraded"
+        );
+        assert!(needs_rehash("$argon2i$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA"));
     }
 }

@@ -6,6 +6,29 @@ pub const MIN_LENGTH: usize = 12;
 /// is not a way to burn CPU.
 pub const MAX_LENGTH: usize = 256;
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+/// The 10,000 most common passwords (assets/vendor/common-passwords).
+static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("../../assets/vendor/common-passwords/passwords.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect()
+});
+
+/// Whether a password is a common one, or a common one with only digits and symbols around
+/// it (`dragon!!!!!!`, `password12345678`): the first things a guesser tries.
+pub fn is_common(password: &str) -> bool {
+    let lower = password.to_lowercase();
+    if COMMON.contains(lower.as_str()) {
+        return true;
+    }
+    let core = lower.trim_matches(|c: char| !c.is_alphabetic());
+    core.chars().count() >= 4 && COMMON.contains(core)
+}
+
 /// Checks a new password against the policy; the error is a message for `details.password`.
 pub fn check_password(password: &str, username: &str, email: &str) -> Result<(), String> {
     let length = password.chars().count();
@@ -22,6 +45,11 @@ pub fn check_password(password: &str, username: &str, email: &str) -> Result<(),
             return Err("Must not contain the username or e-mail name".into());
         }
     }
+    if is_common(password) {
+        return Err(
+            "Too common: choose a password that is not on lists of common passwords".into(),
+        );
+    }
     Ok(())
 }
 
@@ -37,5 +65,15 @@ mod tests {
         assert!(check_password("MY-NAME-IS-ALICE!", "alice", "x@example.com").is_err());
         assert!(check_password("contains-jdoe-mail", "zed", "jdoe@example.com").is_err());
         assert!(check_password(&"x".repeat(300), "bob", "bob@example.com").is_err());
+        assert!(
+            check_password("qwertyuiop123", "bob", "b@example.com").is_err(),
+            "common core plus digits"
+        );
+        assert!(
+            check_password("1qaz2wsx3edc", "bob", "b@example.com").is_err(),
+            "on the list itself"
+        );
+        assert!(check_password("Password1234!", "bob", "b@example.com").is_err());
+        assert!(check_password("correct-horse-battery-staple", "bob", "b@example.com").is_ok());
     }
 }

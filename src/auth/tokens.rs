@@ -32,6 +32,9 @@ pub struct Claims {
     pub iat: i64,
     pub iss: String,
     pub aud: String,
+    /// Whether the session was opened with a second factor (TOTP or a recovery code).
+    #[serde(default)]
+    pub mfa: bool,
 }
 
 impl Claims {
@@ -45,8 +48,71 @@ impl Claims {
             iat: now,
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
+            mfa: false,
         }
     }
+}
+
+/// `aud` of the short-lived token that carries a sign-in from its password step to its TOTP
+/// step. It can never be used as an access token (different audience).
+pub const MFA_AUDIENCE: &str = "blogd-mfa";
+/// How long the second step may take.
+pub const MFA_TTL_SECS: i64 = 300;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MfaClaims {
+    pub sub: String,
+    pub jti: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub iss: String,
+    pub aud: String,
+}
+
+pub fn sign_mfa(ring: &KeyRing, user_id: i64, now: i64) -> Result<String, ApiError> {
+    let claims = MfaClaims {
+        sub: user_id.to_string(),
+        jti: uuid::Uuid::new_v4().to_string(),
+        exp: now + MFA_TTL_SECS,
+        iat: now,
+        iss: ISSUER.into(),
+        aud: MFA_AUDIENCE.into(),
+    };
+    let mut header = Header::new(ALGORITHM);
+    header.kid = Some(ring.current_kid().to_string());
+    encode(&header, &claims, ring.encoding_key()).map_err(ApiError::internal)
+}
+
+/// Verifies an MFA token; returns the user id.
+pub fn verify_mfa(ring: &KeyRing, token: &str, now: i64) -> Result<i64, ApiError> {
+    let claims: MfaClaims = decode_checked(ring, token, now, MFA_AUDIENCE)?;
+    if claims.exp + LEEWAY_SECS < now {
+        return Err(ApiError::TokenExpired);
+    }
+    claims.sub.parse().map_err(|_| ApiError::TokenInvalid)
+}
+
+fn decode_checked<T: serde::de::DeserializeOwned>(
+    ring: &KeyRing,
+    token: &str,
+    now: i64,
+    audience: &str,
+) -> Result<T, ApiError> {
+    let header = decode_header(token).map_err(|_| ApiError::TokenInvalid)?;
+    if header.alg != ALGORITHM {
+        return Err(ApiError::TokenInvalid);
+    }
+    let kid = header.kid.ok_or(ApiError::TokenInvalid)?;
+    let key = ring.decoding_key(&kid, now).ok_or(ApiError::TokenInvalid)?;
+    let mut validation = Validation::new(ALGORITHM);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    // Expiry is checked by the caller against the injectable server clock.
+    validation.validate_exp = false;
+    decode::<T>(token, key, &validation)
+        .map(|d| d.claims)
+        .map_err(|_| ApiError::TokenInvalid)
 }
 
 /// Signs claims with the ring's current key.
@@ -59,21 +125,7 @@ pub fn sign(ring: &KeyRing, claims: &Claims) -> Result<String, ApiError> {
 /// Verifies a token: algorithm, `kid`, signature, `iss`, `aud`, then expiry against `now`
 /// (the server's clock, so tests can move it).
 pub fn verify(ring: &KeyRing, token: &str, now: i64) -> Result<Claims, ApiError> {
-    let header = decode_header(token).map_err(|_| ApiError::TokenInvalid)?;
-    if header.alg != ALGORITHM {
-        return Err(ApiError::TokenInvalid);
-    }
-    let kid = header.kid.ok_or(ApiError::TokenInvalid)?;
-    let key = ring.decoding_key(&kid).ok_or(ApiError::TokenInvalid)?;
-    let mut validation = Validation::new(ALGORITHM);
-    validation.set_issuer(&[ISSUER]);
-    validation.set_audience(&[AUDIENCE]);
-    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-    // Expiry is checked below against the injectable server clock.
-    validation.validate_exp = false;
-    let claims = decode::<Claims>(token, key, &validation)
-        .map_err(|_| ApiError::TokenInvalid)?
-        .claims;
+    let claims: Claims = decode_checked(ring, token, now, AUDIENCE)?;
     if claims.exp + LEEWAY_SECS < now {
         return Err(ApiError::TokenExpired);
     }
@@ -99,11 +151,14 @@ mod tests {
     use crate::secrets::JwtKey;
 
     fn ring(kid: &str, secret: &str) -> KeyRing {
-        KeyRing::new(&[JwtKey {
-            kid: kid.into(),
-            secret: secret.into(),
-            created_at: 0,
-        }])
+        KeyRing::new(
+            &[JwtKey {
+                kid: kid.into(),
+                secret: secret.into(),
+                created_at: 0,
+            }],
+            930,
+        )
         .unwrap()
     }
 
@@ -134,6 +189,53 @@ mod tests {
         assert!(matches!(
             verify(&r3, &token, 1000),
             Err(ApiError::TokenInvalid)
+        ));
+    }
+
+    #[test]
+    fn retired_keys_verify_until_their_tokens_expire() {
+        let old = JwtKey {
+            kid: "old".into(),
+            secret: "a".repeat(64),
+            created_at: 0,
+        };
+        let new = JwtKey {
+            kid: "new".into(),
+            secret: "b".repeat(64),
+            created_at: 5000,
+        };
+        let before = KeyRing::new(std::slice::from_ref(&old), 930).unwrap();
+        let token = sign(&before, &Claims::new(1, Role::Reader, "s", 4990, 900)).unwrap();
+        let after = KeyRing::new(&[old, new], 930).unwrap();
+        assert_eq!(after.current_kid(), "new");
+        assert!(
+            verify(&after, &token, 5100).is_ok(),
+            "rotation signs nobody out"
+        );
+        assert!(after.decoding_key("old", 5930).is_some());
+        assert!(
+            after.decoding_key("old", 5931).is_none(),
+            "then the old key is dropped"
+        );
+    }
+
+    #[test]
+    fn mfa_tokens_are_not_access_tokens() {
+        let r = ring("k1", &"a".repeat(64));
+        let mfa = sign_mfa(&r, 3, 1000).unwrap();
+        assert_eq!(verify_mfa(&r, &mfa, 1100).unwrap(), 3);
+        assert!(matches!(
+            verify(&r, &mfa, 1100),
+            Err(ApiError::TokenInvalid)
+        ));
+        let access = sign(&r, &Claims::new(3, Role::Admin, "s", 1000, 900)).unwrap();
+        assert!(matches!(
+            verify_mfa(&r, &access, 1100),
+            Err(ApiError::TokenInvalid)
+        ));
+        assert!(matches!(
+            verify_mfa(&r, &mfa, 1000 + MFA_TTL_SECS + LEEWAY_SECS + 1),
+            Err(ApiError::TokenExpired)
         ));
     }
 

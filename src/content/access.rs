@@ -47,7 +47,7 @@ pub fn check_can_edit(
     status: EffectiveStatus,
 ) -> Result<(), StoreError> {
     if !can_view(caller, author_id, status) {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::Hidden);
     }
     let owner = caller.user_id() == Some(author_id) && caller.is_at_least(Role::Author);
     if owner || caller.is_at_least(Role::Editor) {

@@ -7,11 +7,18 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// `(version, name, sql)`, in order. Append only: never edit a migration that has shipped.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/0001_initial.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/0001_initial.sql"),
+    ),
+    (
+        2,
+        "accounts",
+        include_str!("../../migrations/0002_accounts.sql"),
+    ),
+];
 
 /// The newest schema version this binary knows.
 pub fn latest_version() -> i64 {

@@ -35,6 +35,9 @@ const READ_POOL_SIZE: u32 = 8;
 pub enum StoreError {
     #[error("not found")]
     NotFound,
+    /// Exists, but the caller may not see it (answered as 404).
+    #[error("hidden")]
+    Hidden,
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("invalid: {0:?}")]

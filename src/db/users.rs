@@ -20,10 +20,16 @@ pub struct UserRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_login_at: Option<i64>,
+    pub locked_until: Option<i64>,
+    pub totp_enabled: bool,
+    /// Sealed (encrypted) TOTP secret, pending or enabled.
+    pub totp_secret: Option<String>,
+    pub totp_last_step: Option<i64>,
 }
 
 const COLUMNS: &str = "id, username, email, display_name, bio, avatar_url, password_hash, role, \
-                       active, created_at, updated_at, last_login_at";
+                       active, created_at, updated_at, last_login_at, locked_until, totp_enabled, \
+                       totp_secret, totp_last_step";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
@@ -39,6 +45,10 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<UserRow> {
         created_at: row.get(9)?,
         updated_at: row.get(10)?,
         last_login_at: row.get(11)?,
+        locked_until: row.get(12)?,
+        totp_enabled: row.get(13)?,
+        totp_secret: row.get(14)?,
+        totp_last_step: row.get(15)?,
     })
 }
 
@@ -96,10 +106,189 @@ pub fn by_username(conn: &Connection, username: &str) -> Result<UserRow, StoreEr
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<UserRow>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM users ORDER BY id");
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map([], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    Ok(page(conn, i64::MAX, 0)?.0)
+}
+
+/// A page of all users, by id.
+pub fn page(conn: &Connection, limit: i64, offset: i64) -> Result<(Vec<UserRow>, i64), StoreError> {
+    let total = count(conn)?;
+    let sql = format!("SELECT {COLUMNS} FROM users ORDER BY id LIMIT ?1 OFFSET ?2");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![limit, offset], from_row)?;
+    Ok((rows.collect::<Result<_, _>>()?, total))
+}
+
+/// Active admins other than `except` (to keep at least one).
+pub fn other_active_admins(conn: &Connection, except: i64) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1 AND id <> ?1",
+        [except],
+        |r| r.get(0),
+    )?)
+}
+
+/// Counts a failed sign-in inside a sliding window; when the count reaches `limit` the
+/// account is locked for `lock_secs`. Returns the lock's end if this failure set it.
+pub fn record_failed_login(
+    conn: &Connection,
+    id: i64,
+    now: i64,
+    window_secs: i64,
+    limit: i64,
+    lock_secs: i64,
+) -> Result<Option<i64>, StoreError> {
+    let failures: i64 = conn.query_row(
+        "UPDATE users SET
+            failed_logins = CASE WHEN first_failed_at IS NULL OR first_failed_at <= ?2 - ?3 THEN 1 ELSE failed_logins + 1 END,
+            first_failed_at = CASE WHEN first_failed_at IS NULL OR first_failed_at <= ?2 - ?3 THEN ?2 ELSE first_failed_at END
+          WHERE id = ?1 RETURNING failed_logins",
+        params![id, now, window_secs],
+        |r| r.get(0),
+    )?;
+    if failures < limit {
+        return Ok(None);
+    }
+    let until = now + lock_secs;
+    conn.execute(
+        "UPDATE users SET locked_until = ?2, failed_logins = 0, first_failed_at = NULL WHERE id = ?1",
+        params![id, until],
+    )?;
+    Ok(Some(until))
+}
+
+/// After a successful sign-in: forget earlier failures.
+pub fn clear_failed_logins(conn: &Connection, id: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE users SET failed_logins = 0, first_failed_at = NULL, locked_until = NULL WHERE id = ?1",
+        [id],
+    )?;
+    Ok(())
+}
+
+pub fn set_password_hash(
+    conn: &Connection,
+    id: i64,
+    hash: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, hash, now],
+    )?;
+    Ok(())
+}
+
+/// Changes the caller-editable profile; `Some(None)` clears a field.
+pub fn update_profile(
+    conn: &Connection,
+    id: i64,
+    display_name: Option<&str>,
+    bio: Option<Option<&str>>,
+    avatar_url: Option<Option<&str>>,
+    now: i64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE users SET display_name = COALESCE(?2, display_name),
+                bio = CASE WHEN ?3 THEN ?4 ELSE bio END,
+                avatar_url = CASE WHEN ?5 THEN ?6 ELSE avatar_url END,
+                updated_at = ?7
+          WHERE id = ?1",
+        params![
+            id,
+            display_name,
+            bio.is_some(),
+            bio.flatten(),
+            avatar_url.is_some(),
+            avatar_url.flatten(),
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+/// Stores a pending (not yet enabled) sealed TOTP secret.
+pub fn set_totp_pending(
+    conn: &Connection,
+    id: i64,
+    sealed: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE users SET totp_secret = ?2, totp_enabled = 0, totp_last_step = NULL, updated_at = ?3 WHERE id = ?1",
+        params![id, sealed, now],
+    )?;
+    Ok(())
+}
+
+/// Enables TOTP and replaces the recovery codes (given as hashes).
+pub fn enable_totp(
+    conn: &Connection,
+    id: i64,
+    step: i64,
+    recovery_hashes: &[String],
+    now: i64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE users SET totp_enabled = 1, totp_last_step = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, step, now],
+    )?;
+    conn.execute("DELETE FROM recovery_codes WHERE user_id = ?1", [id])?;
+    let mut insert =
+        conn.prepare_cached("INSERT INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)")?;
+    for hash in recovery_hashes {
+        insert.execute(params![id, hash])?;
+    }
+    Ok(())
+}
+
+pub fn disable_totp(conn: &Connection, id: i64, now: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE users SET totp_enabled = 0, totp_secret = NULL, totp_last_step = NULL, updated_at = ?2 WHERE id = ?1",
+        params![id, now],
+    )?;
+    conn.execute("DELETE FROM recovery_codes WHERE user_id = ?1", [id])?;
+    Ok(())
+}
+
+/// Records the TOTP step just used, refusing a step not newer than the last (a replay, even
+/// by two requests racing with the same code).
+pub fn use_totp_step(conn: &Connection, id: i64, step: i64) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE users SET totp_last_step = ?2 WHERE id = ?1 AND (totp_last_step IS NULL OR totp_last_step < ?2)",
+        params![id, step],
+    )? == 1)
+}
+
+/// Spends a recovery code (by hash); false when unknown or already used.
+pub fn use_recovery_code(
+    conn: &Connection,
+    id: i64,
+    hash: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE recovery_codes SET used_at = ?3 WHERE user_id = ?1 AND code_hash = ?2 AND used_at IS NULL",
+        params![id, hash, now],
+    )? == 1)
+}
+
+/// Admin changes to an account; returns whether anything that tokens carry (role, active)
+/// changed, so the caller can end the user's sessions.
+pub fn admin_update(
+    conn: &Connection,
+    id: i64,
+    role: Option<Role>,
+    active: Option<bool>,
+    display_name: Option<&str>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let before = by_id(conn, id)?;
+    conn.execute(
+        "UPDATE users SET role = COALESCE(?2, role), active = COALESCE(?3, active),
+                display_name = COALESCE(?4, display_name), updated_at = ?5 WHERE id = ?1",
+        params![id, role, active, display_name, now],
+    )?;
+    Ok(role.is_some_and(|r| r != before.role) || active.is_some_and(|a| a != before.active))
 }
 
 pub fn set_role(conn: &Connection, username: &str, role: Role, now: i64) -> Result<(), StoreError> {

@@ -41,6 +41,36 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// A JSON body that may be absent altogether (no bytes): `None` then.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let declared_empty = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() == b"0");
+        let has_type = req.headers().contains_key(CONTENT_TYPE);
+        if declared_empty || !has_type {
+            // No body, or a body without a type: only an empty one is accepted as "none".
+            let bytes = Bytes::from_request(req, state)
+                .await
+                .map_err(|_| ApiError::PayloadTooLarge)?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJson(None));
+            }
+            return Err(ApiError::UnsupportedMediaType(
+                "Send the body as JSON with Content-Type: application/json".into(),
+            ));
+        }
+        Json::<T>::from_request(req, state)
+            .await
+            .map(|Json(v)| OptionalJson(Some(v)))
+    }
+}
+
 /// Parses a JSON document into `T`, mapping errors to the API's.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Every request body is an object; serde would otherwise read `[…]` as a struct's fields.

@@ -3,6 +3,7 @@
 
 pub mod client_ip;
 pub mod conditional;
+pub mod context;
 pub mod docs;
 pub mod json;
 pub mod pagination;
@@ -30,7 +31,10 @@ pub fn router(state: AppState) -> Router {
     api.merge(docs::router(openapi))
         .fallback(|| async { ApiError::NoRoute })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .layer(middleware::from_fn(request_id::layer))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_id::layer,
+        ))
         .with_state(state)
 }
 

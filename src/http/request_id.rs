@@ -5,10 +5,11 @@
 //! repeat the response's `X-Request-ID`, and what gives responses produced by axum or tower
 //! themselves (405, 413, timeouts) the same JSON shape as ours.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -16,7 +17,10 @@ use serde::Serialize;
 use tracing::Instrument;
 use utoipa::ToSchema;
 
+use super::context::RequestMeta;
+use crate::app::AppState;
 use crate::error::{ApiError, ErrorPayload, FieldErrors};
+use crate::security::{EventKind, SecurityEvent};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -53,7 +57,7 @@ pub struct ErrorBody {
     pub retry_after: Option<u64>,
 }
 
-pub async fn layer(mut req: Request, next: Next) -> Response {
+pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let id = req
         .headers()
         .get(REQUEST_ID_HEADER)
@@ -62,6 +66,11 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
+    let meta = Arc::new(RequestMeta::new(
+        id.clone(),
+        super::client_ip::client_ip(req.extensions()),
+    ));
+    req.extensions_mut().insert(meta.clone());
     let method = req.method().clone();
     // The route template, not the raw path: bounded, and free of ids and query values.
     let route = req
@@ -74,6 +83,9 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
     let mut response = next.run(req).instrument(span.clone()).await;
 
     if let Some(payload) = response.extensions_mut().remove::<ErrorPayload>() {
+        if payload.hidden || payload.code == "forbidden" {
+            report_refusal(&state, &meta, &payload, method.as_str(), &route);
+        }
         render_error(&mut response, payload, &id);
     } else if response.status().as_u16() >= 400 && !is_json(&response) {
         let payload = ErrorPayload::from(&ApiError::from_status(response.status()));
@@ -87,12 +99,35 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
             target: "access",
             method = %method,
             route,
+            user_id = meta.user().map(|(id, _)| id),
             status = response.status().as_u16(),
             duration_ms = started.elapsed().as_secs_f64() * 1000.0,
             "request"
         );
     });
     response
+}
+
+/// Authorization refusals (403, and 404s that hide something) are security events.
+fn report_refusal(
+    state: &AppState,
+    meta: &RequestMeta,
+    payload: &ErrorPayload,
+    method: &str,
+    route: &str,
+) {
+    let what = if payload.hidden {
+        "hidden as 404"
+    } else {
+        "403"
+    };
+    state.security.emit(SecurityEvent {
+        kind: EventKind::AccessDenied,
+        time: state.clock.now(),
+        ip: meta.ip,
+        user: meta.user().map(|(id, role)| format!("user {id} ({role})")),
+        detail: format!("{method} {route}: {what}"),
+    });
 }
 
 fn is_json(response: &Response) -> bool {

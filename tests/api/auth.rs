@@ -30,9 +30,14 @@ fn forge(kid: Option<&str>, alg: Algorithm, secret: &str, claims: &serde_json::V
     .unwrap()
 }
 
-fn claims_for(user_id: i64, role: &str, now: i64) -> serde_json::Value {
-    json!({"sub": user_id.to_string(), "role": role, "jti": "j", "sid": "s",
+fn claims_for(user_id: i64, role: &str, sid: &str, now: i64) -> serde_json::Value {
+    json!({"sub": user_id.to_string(), "role": role, "jti": "j", "sid": sid,
            "exp": now + 600, "iat": now, "iss": ISSUER, "aud": AUDIENCE})
+}
+
+/// The claims of a token, unverified (to reuse its session id in forgeries).
+fn peek(token: &str) -> Claims {
+    jsonwebtoken::dangerous::insecure_decode::<Claims>(token).unwrap().claims
 }
 
 #[tokio::test]
@@ -128,7 +133,7 @@ async fn every_kind_of_bad_token_is_refused() {
         .id;
     let now = server.state.clock.now();
     let (kid, secret) = server_key(&server);
-    let claims = claims_for(id, "admin", now);
+    let claims = claims_for(id, "admin", &peek(&good).sid, now);
 
     // Sanity: a token forged with the real key and claims is accepted, so the refusals
     // below are about the one thing each case changes.
@@ -247,9 +252,10 @@ async fn first_start_makes_one_admin_and_keys_survive_a_restart() {
 
 #[tokio::test]
 async fn a_configured_jwt_secret_is_used_instead_of_the_file() {
-    let secret = "0123456789abcdef0123456789abcdef-configured";
+    let secret = "q8Vd3kLz0Rw7NfTb5Hs2Gy9Mc4Jx6Pa1";
     let server = TestServer::start_with(&[("BLOGD_AUTH_JWT_SECRET", secret)]).await;
-    assert!(!server.dir.path().join("secrets.toml").exists());
+    let file: SecretsFile = toml::from_str(&std::fs::read_to_string(server.dir.path().join("secrets.toml")).unwrap()).unwrap();
+    assert!(file.jwt_keys.is_empty(), "no key is generated when one is configured");
     let token = server.token(Role::Reader).await;
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert!(header.kid.unwrap().starts_with("cfg-"));

@@ -1,0 +1,279 @@
+//! The caller's own account (`/api/v1/auth/me`, password, sessions).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{BadRequest, Forbidden, NotFound, Unauthorized, UnsupportedMediaType};
+use crate::app::AppState;
+use crate::auth::{Caller, Role, policy};
+use crate::clock::rfc3339;
+use crate::db::users::{self, UserRow};
+use crate::db::{StoreError, sessions};
+use crate::error::ApiError;
+use crate::http::context::Meta;
+use crate::http::json::{Json, non_null, nullable};
+use crate::http::pagination::{ListParams, Paginated};
+use crate::security::audit::{self, Actor};
+use crate::validate::Validator;
+
+/// An account, as its owner and admins see it (never the password hash or TOTP secret).
+#[derive(Serialize, ToSchema)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub display_name: String,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub role: Role,
+    pub active: bool,
+    pub totp_enabled: bool,
+    pub created_at: String,
+    pub last_login_at: Option<String>,
+}
+
+impl From<UserRow> for Account {
+    fn from(u: UserRow) -> Account {
+        Account {
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            display_name: u.display_name,
+            bio: u.bio,
+            avatar_url: u.avatar_url,
+            role: u.role,
+            active: u.active,
+            totp_enabled: u.totp_enabled,
+            created_at: rfc3339(u.created_at),
+            last_login_at: u.last_login_at.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMe {
+    #[serde(default, deserialize_with = "non_null")]
+    pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub bio: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub avatar_url: Option<Option<String>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// A live session (one sign-in and the refresh tokens it rotated through).
+#[derive(Serialize, ToSchema)]
+pub struct SessionInfo {
+    /// Equals the `sid` claim of its access tokens.
+    pub id: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Whether this is the session of the token making the request.
+    pub current: bool,
+}
+
+/// The caller's own account.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The signed-in user", body = Account), Unauthorized))]
+pub async fn me(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<Account>, ApiError> {
+    let id = caller.require(Role::Reader)?.id;
+    let user = state.db.read(move |conn| users::by_id(conn, id)).await?;
+    Ok(axum::Json(user.into()))
+}
+
+/// Change the caller's public profile. The role cannot be changed here (400: unknown field).
+#[utoipa::path(patch, path = "/api/v1/auth/me", tag = "auth",
+    request_body = UpdateMe,
+    security(("bearer" = [])),
+    responses((status = 200, description = "The changed account", body = Account), BadRequest, Unauthorized, UnsupportedMediaType))]
+pub async fn update_me(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: Meta,
+    Json(body): Json<UpdateMe>,
+) -> Result<axum::Json<Account>, ApiError> {
+    let id = caller.require(Role::Reader)?.id;
+    let mut v = Validator::new();
+    if let Some(name) = &body.display_name {
+        v.text("display_name", name, 100);
+    }
+    v.optional_text("bio", body.bio.clone().flatten().as_deref(), 2000);
+    v.optional_url("avatar_url", body.avatar_url.clone().flatten().as_deref());
+    v.finish()?;
+    let now = state.clock.now();
+    let origin = meta.origin();
+    let user = state
+        .db
+        .write(move |tx| {
+            let bio = body.bio.as_ref().map(|b| b.as_deref());
+            let avatar = body.avatar_url.as_ref().map(|a| a.as_deref());
+            users::update_profile(tx, id, body.display_name.as_deref(), bio, avatar, now)?;
+            let user = users::by_id(tx, id)?;
+            audit::record(
+                tx,
+                &Actor::User(id),
+                "user.update",
+                Some(&format!("user:{}", user.username)),
+                &origin,
+                now,
+            )?;
+            Ok(user)
+        })
+        .await?;
+    Ok(axum::Json(user.into()))
+}
+
+/// Change the caller's password. Every other session of the user ends.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth",
+    request_body = ChangePassword,
+    security(("bearer" = [])),
+    responses((status = 204, description = "Changed"), BadRequest, Unauthorized, UnsupportedMediaType))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: Meta,
+    Json(body): Json<ChangePassword>,
+) -> Result<StatusCode, ApiError> {
+    let me = caller.require(Role::Reader)?.clone();
+    let id = me.id;
+    let user = state.db.read(move |c| users::by_id(c, id)).await?;
+    let mut v = Validator::new();
+    v.max_len(
+        "current_password",
+        &body.current_password,
+        policy::MAX_LENGTH,
+    );
+    v.finish()?;
+    if !state
+        .passwords
+        .verify(Some(user.password_hash.clone()), body.current_password)
+        .await?
+    {
+        return Err(ApiError::field(
+            "current_password",
+            "The current password is wrong",
+        ));
+    }
+    if let Err(why) = policy::check_password(&body.new_password, &user.username, &user.email) {
+        return Err(ApiError::field("new_password", why));
+    }
+    let hash = state.passwords.hash(body.new_password).await?;
+    let now = state.clock.now();
+    let origin = meta.origin();
+    let ended = state
+        .db
+        .write(move |tx| {
+            users::set_password_hash(tx, id, &hash, now)?;
+            let ended = sessions::revoke_all_for_user(tx, id, Some(&me.sid), now)?;
+            audit::record(
+                tx,
+                &Actor::User(id),
+                "auth.password_change",
+                Some(&format!("user:{}", user.username)),
+                &origin,
+                now,
+            )?;
+            Ok(ended)
+        })
+        .await?;
+    state.revocations.sessions_revoked(ended);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's live sessions; admins may ask for anyone's with `?user=USERNAME`.
+#[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth",
+    params(("user" = Option<String>, Query, description = "Admins only: whose sessions"),
+           ("page" = Option<u32>, Query, description = "Page number, from 1"),
+           ("per_page" = Option<u32>, Query, description = "Items per page, 1–100 (default 20)")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "A page of sessions", body = Paginated<SessionInfo>), BadRequest, Unauthorized, Forbidden, NotFound))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: ListParams,
+) -> Result<axum::Json<Paginated<SessionInfo>>, ApiError> {
+    let me = caller.require(Role::Reader)?.clone();
+    let whose = params.get("user").map(str::to_string);
+    if whose.is_some() && me.role != Role::Admin {
+        return Err(ApiError::Forbidden);
+    }
+    let (now, limit, offset) = (state.clock.now(), params.limit(), params.offset());
+    let (rows, total) = state
+        .db
+        .read(move |c| {
+            let user_id = match whose {
+                Some(name) => users::by_username(c, &name)?.id,
+                None => me.id,
+            };
+            sessions::live_for_user(c, user_id, now, limit, offset)
+        })
+        .await?;
+    let current = caller.user().map(|u| u.sid.clone()).unwrap_or_default();
+    let items = rows
+        .into_iter()
+        .map(|s| SessionInfo {
+            current: s.id == current,
+            id: s.id,
+            created_at: rfc3339(s.created_at),
+            last_used_at: s.last_used_at.map(rfc3339),
+            ip: s.ip,
+            user_agent: s.user_agent,
+        })
+        .collect();
+    Ok(axum::Json(params.respond(items, total)))
+}
+
+/// End one session: its refresh tokens and access tokens stop working at once. Another
+/// user's session answers 404 (admins may end anyone's).
+#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth",
+    params(("id" = String, Path, description = "The session id")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Ended"), Unauthorized, NotFound))]
+pub async fn end_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: Meta,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let me = caller.require(Role::Reader)?.clone();
+    let now = state.clock.now();
+    let origin = meta.origin();
+    let sid = id.clone();
+    state
+        .db
+        .write(move |tx| {
+            let owner = sessions::owner(tx, &sid)?.ok_or(StoreError::NotFound)?;
+            if owner != me.id && me.role != Role::Admin {
+                return Err(StoreError::Hidden);
+            }
+            sessions::revoke(tx, &sid, now)?;
+            audit::record(
+                tx,
+                &Actor::User(me.id),
+                "auth.logout",
+                Some(&format!("session:{sid}")),
+                &origin,
+                now,
+            )
+        })
+        .await?;
+    state.revocations.sessions_revoked([id]);
+    Ok(StatusCode::NO_CONTENT)
+}

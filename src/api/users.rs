@@ -1,0 +1,211 @@
+//! `/api/v1/users`: account administration (admins only) and the audit log.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::http::header::LOCATION;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::account::Account;
+use super::auth::create_account;
+use super::{BadRequest, Conflict, Forbidden, NotFound, Unauthorized, UnsupportedMediaType};
+use crate::app::AppState;
+use crate::auth::{Caller, Role};
+use crate::db::{StoreError, sessions, users};
+use crate::error::ApiError;
+use crate::http::context::Meta;
+use crate::http::json::{Json, non_null};
+use crate::http::pagination::{ListParams, Paginated};
+use crate::security::audit::{self, Actor, AuditItem};
+use crate::validate::Validator;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub role: Role,
+    pub display_name: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    #[serde(default, deserialize_with = "non_null")]
+    pub role: Option<Role>,
+    /// `false` deactivates: the user can no longer sign in and every session ends.
+    #[serde(default, deserialize_with = "non_null")]
+    pub active: Option<bool>,
+    #[serde(default, deserialize_with = "non_null")]
+    pub display_name: Option<String>,
+}
+
+/// All accounts, by id.
+#[utoipa::path(get, path = "/api/v1/users", tag = "auth",
+    params(("page" = Option<u32>, Query, description = "Page number, from 1"),
+           ("per_page" = Option<u32>, Query, description = "Items per page, 1–100 (default 20)")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "A page of accounts", body = Paginated<Account>), BadRequest, Unauthorized, Forbidden))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: ListParams,
+) -> Result<axum::Json<Paginated<Account>>, ApiError> {
+    caller.require(Role::Admin)?;
+    let (limit, offset) = (params.limit(), params.offset());
+    let (rows, total) = state
+        .db
+        .read(move |c| users::page(c, limit, offset))
+        .await?;
+    Ok(axum::Json(params.respond(
+        rows.into_iter().map(Account::from).collect(),
+        total,
+    )))
+}
+
+/// Create an account with any role.
+#[utoipa::path(post, path = "/api/v1/users", tag = "auth",
+    request_body = CreateUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = Account, headers(("Location" = String))),
+        BadRequest, Unauthorized, Forbidden, Conflict, UnsupportedMediaType,
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: Meta,
+    Json(body): Json<CreateUser>,
+) -> Result<Response, ApiError> {
+    let admin = caller.require(Role::Admin)?.id;
+    let account = create_account(
+        &state,
+        &meta,
+        Some(admin),
+        body.username,
+        body.email,
+        body.password,
+        body.display_name,
+        body.role,
+    )
+    .await?;
+    let location = format!(
+        "/api/v1/users/{}",
+        super::posts::urlencode(&account.username)
+    );
+    Ok((
+        StatusCode::CREATED,
+        [(LOCATION, location)],
+        axum::Json(account),
+    )
+        .into_response())
+}
+
+/// One account.
+#[utoipa::path(get, path = "/api/v1/users/{username}", tag = "auth",
+    params(("username" = String, Path, description = "The username")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The account", body = Account), Unauthorized, Forbidden, NotFound))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> Result<axum::Json<Account>, ApiError> {
+    caller.require(Role::Admin)?;
+    let user = state
+        .db
+        .read(move |c| users::by_username(c, &username))
+        .await?;
+    Ok(axum::Json(user.into()))
+}
+
+/// Change an account's role, activity or display name. A role change or deactivation ends
+/// the user's sessions; the last active admin cannot be demoted or deactivated (409).
+#[utoipa::path(patch, path = "/api/v1/users/{username}", tag = "auth",
+    params(("username" = String, Path, description = "The username")),
+    request_body = UpdateUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The changed account", body = Account),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, UnsupportedMediaType,
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: Meta,
+    Path(username): Path<String>,
+    Json(body): Json<UpdateUser>,
+) -> Result<axum::Json<Account>, ApiError> {
+    let admin = caller.require(Role::Admin)?.id;
+    let mut v = Validator::new();
+    if let Some(name) = &body.display_name {
+        v.text("display_name", name, 100);
+    }
+    v.finish()?;
+    let now = state.clock.now();
+    let origin = meta.origin();
+    let (user, ended) = state
+        .db
+        .write(move |tx| {
+            let target = users::by_username(tx, &username)?;
+            let loses_admin = target.role == Role::Admin
+                && target.active
+                && (body.role.is_some_and(|r| r != Role::Admin) || body.active == Some(false));
+            if loses_admin && users::other_active_admins(tx, target.id)? == 0 {
+                return Err(StoreError::Conflict(
+                    "This is the last active admin: make another admin first".into(),
+                ));
+            }
+            let changed = users::admin_update(
+                tx,
+                target.id,
+                body.role,
+                body.active,
+                body.display_name.as_deref(),
+                now,
+            )?;
+            let ended = if changed {
+                sessions::revoke_all_for_user(tx, target.id, None, now)?
+            } else {
+                Vec::new()
+            };
+            audit::record(
+                tx,
+                &Actor::User(admin),
+                "user.update",
+                Some(&format!("user:{}", target.username)),
+                &origin,
+                now,
+            )?;
+            Ok((users::by_id(tx, target.id)?, ended))
+        })
+        .await?;
+    state.revocations.sessions_revoked(ended);
+    Ok(axum::Json(user.into()))
+}
+
+/// The audit log, newest first (admins).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "auth",
+    params(("action" = Option<String>, Query, description = "Only this action, e.g. `auth.login`"),
+           ("actor" = Option<String>, Query, description = "Only this actor (a username, `console` or `system`)"),
+           ("page" = Option<u32>, Query, description = "Page number, from 1"),
+           ("per_page" = Option<u32>, Query, description = "Items per page, 1–100 (default 20)")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "A page of audit records", body = Paginated<AuditItem>), BadRequest, Unauthorized, Forbidden))]
+pub async fn audit_log(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: ListParams,
+) -> Result<axum::Json<Paginated<AuditItem>>, ApiError> {
+    caller.require(Role::Admin)?;
+    let action = params.get("action").map(str::to_string);
+    let actor = params.get("actor").map(str::to_string);
+    let (limit, offset) = (params.limit(), params.offset());
+    let (items, total) = state
+        .db
+        .read(move |c| audit::list(c, action.as_deref(), actor.as_deref(), limit, offset))
+        .await?;
+    Ok(axum::Json(params.respond(items, total)))
+}

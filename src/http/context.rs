@@ -1,0 +1,78 @@
+//! Per-request facts shared between the outer request layer and the extractors: the request
+//! id, the client IP, and (once the token is checked) who the caller is. The layer creates it;
+//! extractors fill in the user; the layer reads it back for the access log and for security
+//! events about the response.
+
+use std::convert::Infallible;
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use crate::auth::Role;
+use crate::security::audit::Origin;
+
+#[derive(Debug)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub ip: Option<IpAddr>,
+    user: OnceLock<(i64, Role)>,
+}
+
+impl RequestMeta {
+    pub fn new(request_id: String, ip: Option<IpAddr>) -> RequestMeta {
+        RequestMeta {
+            request_id,
+            ip,
+            user: OnceLock::new(),
+        }
+    }
+
+    /// Records the authenticated caller (first call wins).
+    pub fn set_user(&self, id: i64, role: Role) {
+        let _ = self.user.set((id, role));
+    }
+
+    pub fn user(&self) -> Option<(i64, Role)> {
+        self.user.get().copied()
+    }
+}
+
+/// The request's facts, for handlers (audit origin) and extractors.
+#[derive(Debug, Clone)]
+pub struct Meta(pub Arc<RequestMeta>);
+
+impl Meta {
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.0.ip
+    }
+
+    /// Where an audited action came from.
+    pub fn origin(&self) -> Origin {
+        Origin {
+            ip: self.0.ip.map(|ip| ip.to_string()),
+            request_id: Some(self.0.request_id.clone()),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Meta {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(Meta(
+            parts
+                .extensions
+                .get::<Arc<RequestMeta>>()
+                .cloned()
+                .unwrap_or_else(|| {
+                    // Only when a handler runs outside the request layer (never in the real router).
+                    Arc::new(RequestMeta::new(
+                        uuid::Uuid::new_v4().to_string(),
+                        crate::http::client_ip::client_ip(&parts.extensions),
+                    ))
+                }),
+        ))
+    }
+}
