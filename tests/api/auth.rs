@@ -37,7 +37,9 @@ fn claims_for(user_id: i64, role: &str, sid: &str, now: i64) -> serde_json::Valu
 
 /// The claims of a token, unverified (to reuse its session id in forgeries).
 fn peek(token: &str) -> Claims {
-    jsonwebtoken::dangerous::insecure_decode::<Claims>(token).unwrap().claims
+    jsonwebtoken::dangerous::insecure_decode::<Claims>(token)
+        .unwrap()
+        .claims
 }
 
 #[tokio::test]
@@ -254,8 +256,13 @@ async fn first_start_makes_one_admin_and_keys_survive_a_restart() {
 async fn a_configured_jwt_secret_is_used_instead_of_the_file() {
     let secret = "q8Vd3kLz0Rw7NfTb5Hs2Gy9Mc4Jx6Pa1";
     let server = TestServer::start_with(&[("BLOGD_AUTH_JWT_SECRET", secret)]).await;
-    let file: SecretsFile = toml::from_str(&std::fs::read_to_string(server.dir.path().join("secrets.toml")).unwrap()).unwrap();
-    assert!(file.jwt_keys.is_empty(), "no key is generated when one is configured");
+    let file: SecretsFile =
+        toml::from_str(&std::fs::read_to_string(server.dir.path().join("secrets.toml")).unwrap())
+            .unwrap();
+    assert!(
+        file.jwt_keys.is_empty(),
+        "no key is generated when one is configured"
+    );
     let token = server.token(Role::Reader).await;
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert!(header.kid.unwrap().starts_with("cfg-"));

@@ -232,3 +232,42 @@ pub fn slugs(reply: &Reply) -> Vec<String> {
         .map(|p| p["slug"].as_str().unwrap().to_string())
         .collect()
 }
+
+impl TestServer {
+    /// Waits (briefly) until a security event of `kind` is stored; returns its details.
+    pub async fn wait_for_event(
+        &self,
+        kind: &str,
+    ) -> Option<(Option<String>, Option<String>, String)> {
+        for _ in 0..100 {
+            let k = kind.to_string();
+            let found = self
+                .state
+                .db
+                .read(move |c| {
+                    Ok(rusqlite::OptionalExtension::optional(c.query_row(
+                        "SELECT ip, username, detail FROM security_events WHERE kind = ?1 ORDER BY id DESC LIMIT 1",
+                        [k],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    ))?)
+                })
+                .await
+                .unwrap();
+            if found.is_some() {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        None
+    }
+
+    /// Signs in and returns the whole token pair.
+    pub async fn login_pair(&self, username: &str) -> (String, String) {
+        let reply = self.login(username, PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        (
+            reply.body["access_token"].as_str().unwrap().to_string(),
+            reply.body["refresh_token"].as_str().unwrap().to_string(),
+        )
+    }
+}
