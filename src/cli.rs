@@ -46,6 +46,16 @@ pub enum Command {
     /// Manage accounts from the shell (works whether or not the server runs).
     #[command(subcommand)]
     User(UserCommand),
+    /// Rotate a secret without a restart or signing anybody out.
+    #[command(subcommand)]
+    Rotate(RotateCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RotateCommand {
+    /// Add a new JWT signing key; the old one verifies until its tokens expire. A running
+    /// server picks it up at once (SIGHUP).
+    Jwt,
 }
 
 #[derive(Subcommand, Debug)]
@@ -158,6 +168,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(&cli, None)?;
             user_command(&config, command)
         }
+        Command::Rotate(RotateCommand::Jwt) => {
+            let config = load_config(&cli, None)?;
+            rotate_jwt(&config)
+        }
     }
 }
 
@@ -194,12 +208,48 @@ fn serve(config: Config) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
+        let _pid = crate::ops::pidfile::PidFile::write(&state.config.storage.data_dir)?;
+        crate::ops::signals::spawn_reload_on_sighup(state.clone())?;
+        crate::ops::maintenance::spawn(state.clone());
         let local = listener.local_addr()?;
         tracing::info!(%local, version = crate::VERSION, "blogd listening");
         println!("blogd listening on http://{local} (API docs: http://{local}/api/docs/)");
         crate::http::server::serve(state, listener, crate::http::server::shutdown_signal()).await?;
         Ok(())
     })
+}
+
+fn rotate_jwt(config: &Config) -> anyhow::Result<()> {
+    if config.auth.jwt_secret.expose().is_some() {
+        anyhow::bail!(
+            "the JWT key comes from auth.jwt_secret: change it there (every session ends)"
+        );
+    }
+    crate::app::ensure_data_dir(config)?;
+    let now = crate::clock::Clock::default().now();
+    let lifetime = config.auth.access_ttl.as_secs() + crate::auth::tokens::LEEWAY_SECS;
+    let kid = crate::secrets::rotate_jwt(&config.secrets_path(), now, lifetime)?;
+    let db = Db::open(&config.database_path())?;
+    db.write_blocking(|tx| {
+        let actor = crate::security::audit::Actor::Named("cli".into());
+        crate::security::audit::record(
+            tx,
+            &actor,
+            "key.rotate",
+            Some(&format!("key:{kid}")),
+            &Default::default(),
+            now,
+        )
+    })?;
+    println!("new JWT signing key {kid}; the previous key verifies for {lifetime} more seconds");
+    match crate::ops::pidfile::running(&config.storage.data_dir) {
+        Some(pid) => {
+            crate::ops::pidfile::send_reload(pid)?;
+            println!("told the running server (pid {pid}) to reload its keys");
+        }
+        None => println!("no running server found; it will use the new key when it starts"),
+    }
+    Ok(())
 }
 
 fn read_password_line() -> anyhow::Result<String> {

@@ -14,6 +14,7 @@ pub mod content;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod ops;
 pub mod secrets;
 pub mod security;
 pub mod validate;

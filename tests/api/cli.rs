@@ -272,3 +272,110 @@ async fn first_start_prints_a_one_time_admin_password_to_stdout_only() {
     again.kill().unwrap();
     let _ = again.wait();
 }
+
+#[tokio::test]
+async fn rotate_jwt_reaches_the_running_server_without_signing_anyone_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base, printed) = spawn_server(dir.path());
+    let password = printed
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .unwrap()
+        .to_string();
+    let client = reqwest::Client::new();
+    let login = || async {
+        let reply: Value = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"username": "admin", "password": password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        reply["access_token"].as_str().unwrap().to_string()
+    };
+    let old = login().await;
+    let old_kid = jsonwebtoken::decode_header(&old).unwrap().kid.unwrap();
+
+    let out = blogd(dir.path(), &["rotate", "jwt"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("told the running server"),
+        "{}",
+        stdout(&out)
+    );
+
+    let mut new_kid = old_kid.clone();
+    for _ in 0..50 {
+        new_kid = jsonwebtoken::decode_header(&login().await)
+            .unwrap()
+            .kid
+            .unwrap();
+        if new_kid != old_kid {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_ne!(
+        new_kid, old_kid,
+        "the server signs with the new key without a restart"
+    );
+    let me = client
+        .get(format!("{base}/api/v1/auth/me"))
+        .bearer_auth(&old)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.status(),
+        StatusCode::OK,
+        "tokens signed before the rotation still work"
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
+#[test]
+fn weak_or_exposed_secrets_stop_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let weak = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env(
+            "BLOGD_AUTH_JWT_SECRET",
+            "change_this_secret_change_this_secret",
+        )
+        .output()
+        .unwrap();
+    assert!(!weak.status.success());
+    let message = stderr(&weak);
+    assert!(
+        message.contains("auth.jwt_secret") && message.contains("openssl rand"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("change_this_secret_change"),
+        "the secret is never echoed"
+    );
+
+    // A secrets file others can read is refused.
+    assert!(blogd(dir.path(), &["rotate", "jwt"]).status.success());
+    let secrets = dir.path().join("secrets.toml");
+    std::fs::set_permissions(
+        &secrets,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let exposed = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!exposed.status.success());
+    assert!(
+        stderr(&exposed).contains("chmod 600"),
+        "{}",
+        stderr(&exposed)
+    );
+}

@@ -1,0 +1,26 @@
+//! SIGHUP: reload what can change under a running server (the JWT key ring today;
+//! certificates with the HTTPS issue). A bad new state is refused and the old one kept.
+
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::app::AppState;
+
+pub fn spawn_reload_on_sighup(state: AppState) -> std::io::Result<()> {
+    let mut hangups = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            reload(&state);
+        }
+    });
+    Ok(())
+}
+
+/// What SIGHUP does; callable directly from other triggers.
+pub fn reload(state: &AppState) {
+    match state.reload_keys() {
+        Ok(kids) => tracing::info!(keys = ?kids, "reloaded the JWT key ring"),
+        Err(err) => {
+            tracing::error!(error = %format!("{err:#}"), "reload refused; keeping the current keys")
+        }
+    }
+}
