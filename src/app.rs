@@ -14,6 +14,7 @@ use crate::auth::seal::Sealer;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{Db, users};
+use crate::http::tls::Tls;
 use crate::secrets;
 use crate::security::SecurityEvents;
 
@@ -27,6 +28,8 @@ pub struct AppInner {
     pub revocations: Revocations,
     /// Encrypts TOTP secrets at rest.
     pub sealer: Sealer,
+    /// The certificate served, when HTTPS is on.
+    pub tls: Option<Arc<Tls>>,
     keys: RwLock<Arc<KeyRing>>,
 }
 
@@ -68,6 +71,7 @@ impl AppState {
         revocations.load(&db, now)?;
         let first_admin = ensure_first_admin(&db, now)?;
         let security = SecurityEvents::start(db.clone());
+        let tls = if config.tls.enabled { Some(Arc::new(Tls::load(&config, now)?)) } else { None };
         let state = AppState(Arc::new(AppInner {
             config,
             db,
@@ -77,6 +81,7 @@ impl AppState {
             security,
             revocations,
             sealer,
+            tls,
             keys: RwLock::new(Arc::new(keys)),
         }));
         Ok((state, first_admin))
@@ -99,7 +104,7 @@ impl AppState {
 
     /// The scheme clients reach this server with, for absolute links.
     pub fn public_scheme(&self) -> &'static str {
-        "http"
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     /// The JWT key ring in force now.

@@ -49,6 +49,15 @@ pub enum Command {
     /// Rotate a secret without a restart or signing anybody out.
     #[command(subcommand)]
     Rotate(RotateCommand),
+    /// TLS certificates.
+    #[command(subcommand)]
+    Tls(TlsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TlsCommand {
+    /// Print the local CA's root certificate (PEM), for clients to trust once.
+    ExportCa,
 }
 
 #[derive(Subcommand, Debug)]
@@ -168,6 +177,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(&cli, None)?;
             user_command(&config, command)
         }
+        Command::Tls(TlsCommand::ExportCa) => {
+            let config = load_config(&cli, None)?;
+            crate::app::ensure_data_dir(&config)?;
+            print!("{}", crate::http::tls::local_ca::export_root(&config.storage.data_dir.join("tls"))?);
+            Ok(())
+        }
         Command::Rotate(RotateCommand::Jwt) => {
             let config = load_config(&cli, None)?;
             rotate_jwt(&config)
@@ -208,13 +223,37 @@ fn serve(config: Config) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
+        let local = listener.local_addr()?;
+        let redirect = match state.config.server.http_listen.0 {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (server.http_listen)"))?,
+            ),
+            None => None,
+        };
         let _pid = crate::ops::pidfile::PidFile::write(&state.config.storage.data_dir)?;
         crate::ops::signals::spawn_reload_on_sighup(state.clone())?;
         crate::ops::maintenance::spawn(state.clone());
-        let local = listener.local_addr()?;
+        crate::http::tls::spawn_watcher(state.clone());
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        if let Some(redirect) = redirect {
+            let mut stop = stop_rx.clone();
+            let addr = redirect.local_addr()?;
+            tracing::info!(%addr, "redirecting plain HTTP to HTTPS");
+            tokio::spawn(crate::http::server::serve_redirect(redirect, local.port(), async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }));
+        }
+        let base = crate::http::server::base_url(&state, local);
         tracing::info!(%local, version = crate::VERSION, "blogd listening");
-        println!("blogd listening on http://{local} (API docs: http://{local}/api/docs/)");
-        crate::http::server::serve(state, listener, crate::http::server::shutdown_signal()).await?;
+        println!("blogd listening on {base} (API docs: {base}/api/docs/)");
+        crate::http::server::serve(state, listener, async move {
+            crate::http::server::shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        })
+        .await?;
+        drop(stop_rx);
         Ok(())
     })
 }

@@ -30,6 +30,8 @@ pub struct Config {
     pub storage: StorageConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
+    pub tls: TlsConfig,
+    pub cors: CorsConfig,
     pub site: SiteConfig,
 }
 
@@ -37,7 +39,80 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    pub http_listen: OptionalAddr,
     pub hostnames: Vec<Hostname>,
+    pub trusted_proxies: Vec<Cidr>,
+    pub max_connections: u32,
+    pub header_timeout: HumanDuration,
+    pub request_timeout: HumanDuration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub enabled: bool,
+    pub cert: OptionalPath,
+    pub key: OptionalPath,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsConfig {
+    pub allowed_origins: Vec<Origin>,
+}
+
+/// A path that may be left empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OptionalPath(pub Option<PathBuf>);
+
+impl OptionalPath {
+    pub fn as_path(&self) -> Option<&Path> {
+        self.0.as_deref()
+    }
+}
+
+impl<'de> Deserialize<'de> for OptionalPath {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(OptionalPath((!text.trim().is_empty()).then(|| PathBuf::from(text.trim()))))
+    }
+}
+
+/// A socket address that may be left empty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OptionalAddr(pub Option<SocketAddr>);
+
+impl<'de> Deserialize<'de> for OptionalAddr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.trim().is_empty() {
+            return Ok(OptionalAddr(None));
+        }
+        text.trim()
+            .parse()
+            .map(|a| OptionalAddr(Some(a)))
+            .map_err(|_| serde::de::Error::custom(format!("`{text}` is not an address like 0.0.0.0:80")))
+    }
+}
+
+/// A browser origin: `scheme://host[:port]`, nothing else. `*` is refused: credentials must
+/// never be shared with every site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin(pub String);
+
+impl<'de> Deserialize<'de> for Origin {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let text = text.trim().trim_end_matches('/');
+        if text == "*" {
+            return Err(serde::de::Error::custom("\"*\" would let every site call the API with the user's credentials; list the origins"));
+        }
+        let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
+        match rest {
+            Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', ' ', '*']) => Ok(Origin(text.to_ascii_lowercase())),
+            _ => Err(serde::de::Error::custom(format!("`{text}` is not an origin like https://www.example.com"))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

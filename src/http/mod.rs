@@ -9,6 +9,7 @@ pub mod json;
 pub mod pagination;
 pub mod request_id;
 pub mod server;
+pub mod tls;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -1,5 +1,5 @@
-//! SIGHUP: reload what can change under a running server (the JWT key ring today;
-//! certificates with the HTTPS issue). A bad new state is refused and the old one kept.
+//! SIGHUP: reload what can change under a running server: the JWT key ring and the TLS
+//! certificate. A bad new state is refused and the old one kept.
 
 use tokio::signal::unix::{SignalKind, signal};
 

@@ -215,6 +215,7 @@ fn spawn_server(dir: &std::path::Path) -> (std::process::Child, String, Vec<Stri
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
+        .env("BLOGD_TLS_ENABLED", "false")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -61,6 +61,8 @@ impl TestServer {
                 dir.path().display().to_string(),
             ),
             ("BLOGD_SERVER_LISTEN".into(), "127.0.0.1:0".into()),
+            // Plain HTTP unless a test is about TLS (it then sets BLOGD_TLS_ENABLED=true).
+            ("BLOGD_TLS_ENABLED".into(), "false".into()),
         ];
         vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = config::load(None, vars, &Overrides::default()).unwrap();
