@@ -71,7 +71,11 @@ impl AppState {
         revocations.load(&db, now)?;
         let first_admin = ensure_first_admin(&db, now)?;
         let security = SecurityEvents::start(db.clone());
-        let tls = if config.tls.enabled { Some(Arc::new(Tls::load(&config, now)?)) } else { None };
+        let tls = if config.tls.enabled {
+            Some(Arc::new(Tls::load(&config, now)?))
+        } else {
+            None
+        };
         let state = AppState(Arc::new(AppInner {
             config,
             db,

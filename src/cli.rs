@@ -180,7 +180,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tls(TlsCommand::ExportCa) => {
             let config = load_config(&cli, None)?;
             crate::app::ensure_data_dir(&config)?;
-            print!("{}", crate::http::tls::local_ca::export_root(&config.storage.data_dir.join("tls"))?);
+            print!(
+                "{}",
+                crate::http::tls::local_ca::export_root(&config.storage.data_dir.join("tls"))?
+            );
             Ok(())
         }
         Command::Rotate(RotateCommand::Jwt) => {
@@ -241,9 +244,13 @@ fn serve(config: Config) -> anyhow::Result<()> {
             let mut stop = stop_rx.clone();
             let addr = redirect.local_addr()?;
             tracing::info!(%addr, "redirecting plain HTTP to HTTPS");
-            tokio::spawn(crate::http::server::serve_redirect(redirect, local.port(), async move {
-                let _ = stop.wait_for(|s| *s).await;
-            }));
+            tokio::spawn(crate::http::server::serve_redirect(
+                redirect,
+                local.port(),
+                async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                },
+            ));
         }
         let base = crate::http::server::base_url(&state, local);
         tracing::info!(%local, version = crate::VERSION, "blogd listening");

@@ -74,7 +74,9 @@ impl OptionalPath {
 impl<'de> Deserialize<'de> for OptionalPath {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        Ok(OptionalPath((!text.trim().is_empty()).then(|| PathBuf::from(text.trim()))))
+        Ok(OptionalPath(
+            (!text.trim().is_empty()).then(|| PathBuf::from(text.trim())),
+        ))
     }
 }
 
@@ -91,7 +93,9 @@ impl<'de> Deserialize<'de> for OptionalAddr {
         text.trim()
             .parse()
             .map(|a| OptionalAddr(Some(a)))
-            .map_err(|_| serde::de::Error::custom(format!("`{text}` is not an address like 0.0.0.0:80")))
+            .map_err(|_| {
+                serde::de::Error::custom(format!("`{text}` is not an address like 0.0.0.0:80"))
+            })
     }
 }
 
@@ -105,12 +109,20 @@ impl<'de> Deserialize<'de> for Origin {
         let text = String::deserialize(d)?;
         let text = text.trim().trim_end_matches('/');
         if text == "*" {
-            return Err(serde::de::Error::custom("\"*\" would let every site call the API with the user's credentials; list the origins"));
+            return Err(serde::de::Error::custom(
+                "\"*\" would let every site call the API with the user's credentials; list the origins",
+            ));
         }
-        let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
+        let rest = text
+            .strip_prefix("https://")
+            .or_else(|| text.strip_prefix("http://"));
         match rest {
-            Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', ' ', '*']) => Ok(Origin(text.to_ascii_lowercase())),
-            _ => Err(serde::de::Error::custom(format!("`{text}` is not an origin like https://www.example.com"))),
+            Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', ' ', '*']) => {
+                Ok(Origin(text.to_ascii_lowercase()))
+            }
+            _ => Err(serde::de::Error::custom(format!(
+                "`{text}` is not an origin like https://www.example.com"
+            ))),
         }
     }
 }

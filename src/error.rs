@@ -68,6 +68,8 @@ pub enum ApiError {
     Throttled { retry_after: u64 },
     #[error("The service is temporarily unavailable")]
     Unavailable,
+    #[error("The request took too long")]
+    RequestTimeout,
     #[error("Internal server error")]
     Internal(#[source] anyhow::Error),
 }
@@ -100,6 +102,7 @@ impl ApiError {
             AccountLocked => StatusCode::LOCKED,
             Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -127,6 +130,7 @@ impl ApiError {
             AccountLocked => "account_locked",
             Throttled { .. } => "throttled",
             Unavailable => "unavailable",
+            RequestTimeout => "request_timeout",
             Internal(_) => "internal_error",
         }
     }
@@ -144,7 +148,8 @@ impl ApiError {
             413 => ApiError::PayloadTooLarge,
             415 => ApiError::UnsupportedMediaType("Unsupported media type".into()),
             429 => ApiError::Throttled { retry_after: 1 },
-            503 | 408 | 504 => ApiError::Unavailable,
+            408 => ApiError::RequestTimeout,
+            503 | 504 => ApiError::Unavailable,
             _ => ApiError::Internal(anyhow::anyhow!("unmapped status {status}")),
         }
     }

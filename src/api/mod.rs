@@ -8,11 +8,13 @@ pub mod authors;
 pub mod categories;
 pub mod comments;
 pub mod health;
+pub mod media;
 pub mod posts;
 pub mod tags;
 pub mod totp;
 pub mod users;
 
+use axum::extract::DefaultBodyLimit;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -86,6 +88,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::update))
         .routes(routes!(users::audit_log))
+        .routes(routes!(media::serve))
+        .merge(
+            // Uploads get their own, larger body limit (5 MiB plus the multipart framing).
+            OpenApiRouter::new()
+                .routes(routes!(media::upload))
+                .layer(DefaultBodyLimit::max(
+                    crate::content::media::MAX_BYTES + 64 * 1024,
+                )),
+        )
         .routes(routes!(posts::list, posts::create))
         .routes(routes!(posts::get, posts::update, posts::delete))
         .routes(routes!(categories::list, categories::create))

@@ -3,4 +3,5 @@
 
 pub mod access;
 pub mod markdown;
+pub mod media;
 pub mod slug;

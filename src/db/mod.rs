@@ -8,6 +8,7 @@
 //! writers that can exist: the `blogd user …` commands run from a shell.
 
 pub mod comments;
+pub mod media;
 pub mod migrate;
 pub mod posts;
 pub mod sessions;

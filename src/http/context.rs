@@ -68,10 +68,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
                 .cloned()
                 .unwrap_or_else(|| {
                     // Only when a handler runs outside the request layer (never in the real router).
-                    Arc::new(RequestMeta::new(
-                        uuid::Uuid::new_v4().to_string(),
-                        crate::http::client_ip::client_ip(&parts.extensions),
-                    ))
+                    let ip = parts
+                        .extensions
+                        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                        .map(|c| c.0.ip().to_canonical());
+                    Arc::new(RequestMeta::new(uuid::Uuid::new_v4().to_string(), ip))
                 }),
         ))
     }

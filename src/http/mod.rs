@@ -4,19 +4,25 @@
 pub mod client_ip;
 pub mod conditional;
 pub mod context;
+pub mod cors;
 pub mod docs;
+pub mod headers;
 pub mod json;
 pub mod pagination;
 pub mod request_id;
 pub mod server;
+pub mod suspicious;
 pub mod tls;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
+use axum::http::StatusCode;
 use axum::middleware;
 use tower::Layer;
-use tower::util::MapRequestLayer;
+use tower::util::{MapRequestLayer, option_layer};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -25,13 +31,23 @@ use crate::error::ApiError;
 pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 
 /// The router with every layer, in request order (outermost first):
-/// trailing-slash normalisation → request id, access log and error bodies → body size limit →
+/// trailing-slash normalisation → request id, client IP, hostile-traffic check, access log and
+/// error bodies → security headers → CORS → request deadline → panic guard → body size limit →
 /// route → (extractors: caller, JSON, list parameters) → handler.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = crate::api::router().split_for_parts();
+    let request_timeout = state.config.server.request_timeout.0;
+    let cors = cors::layer(&state.config.cors.allowed_origins);
     api.merge(docs::router(openapi))
         .fallback(|| async { ApiError::NoRoute })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(CatchPanicLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(option_layer(cors))
+        .layer(middleware::from_fn(headers::layer))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             request_id::layer,

@@ -66,11 +66,27 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
-    let meta = Arc::new(RequestMeta::new(
-        id.clone(),
-        super::client_ip::client_ip(req.extensions()),
-    ));
+    let ip = super::client_ip::client_ip(
+        req.extensions(),
+        req.headers(),
+        &state.config.server.trusted_proxies,
+    );
+    let meta = Arc::new(RequestMeta::new(id.clone(), ip));
     req.extensions_mut().insert(meta.clone());
+    if let Some(why) = super::suspicious::reason(req.uri().path(), req.uri().query(), req.headers())
+    {
+        state.security.emit(SecurityEvent {
+            kind: EventKind::SuspiciousRequest,
+            time: state.clock.now(),
+            ip,
+            user: None,
+            detail: format!(
+                "{} {}: {why}",
+                req.method(),
+                req.uri().path().chars().take(200).collect::<String>()
+            ),
+        });
+    }
     let method = req.method().clone();
     // The route template, not the raw path: bounded, and free of ids and query values.
     let route = req

@@ -60,9 +60,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = super::app(state.clone());
-    let acceptor = state.tls.as_ref().map(|tls| TlsAcceptor::from(tls.server_config()));
-    let transport = Transport { https: acceptor.is_some() };
-    let permits = Arc::new(Semaphore::new(state.config.server.max_connections.max(1) as usize));
+    let acceptor = state
+        .tls
+        .as_ref()
+        .map(|tls| TlsAcceptor::from(tls.server_config()));
+    let transport = Transport {
+        https: acceptor.is_some(),
+    };
+    let permits = Arc::new(Semaphore::new(
+        state.config.server.max_connections.max(1) as usize
+    ));
     let builder = builder(&state);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -99,7 +106,9 @@ pub async fn serve(
             let _permit = permit;
             match acceptor {
                 Some(acceptor) => {
-                    let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await else {
+                    let Ok(Ok(tls)) =
+                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                    else {
                         return;
                     };
                     let conn = builder.serve_connection(TokioIo::new(tls), service);
@@ -113,7 +122,10 @@ pub async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; closing them");
     }
     Ok(())
@@ -128,7 +140,9 @@ pub async fn serve_redirect(
 ) -> std::io::Result<()> {
     let builder = {
         let mut b = Builder::new(TokioExecutor::new());
-        b.http1().timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(10));
+        b.http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(Duration::from_secs(10));
         b
     };
     let graceful = GracefulShutdown::new();
@@ -144,7 +158,9 @@ pub async fn serve_redirect(
         let service = hyper::service::service_fn(move |req: Request<Incoming>| async move {
             Ok::<_, Infallible>(redirect_to_https(&req, https_port))
         });
-        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _ = watcher.watch(conn).await;
@@ -161,20 +177,39 @@ pub fn redirect_to_https<B>(req: &Request<B>, https_port: u16) -> Response<Body>
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .map(|h| match h.rsplit_once(':') {
-            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(']') || name.starts_with('[') && port.bytes().all(|b| b.is_ascii_digit()) => name,
+            Some((name, port))
+                if port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(']')
+                    || name.starts_with('[') && port.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                name
+            }
             _ => h,
         })
-        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':')));
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':')
+                })
+        });
     let Some(host) = host else {
-        return Response::builder().status(StatusCode::BAD_REQUEST).body(Body::from("a Host header is required\n")).expect("static response");
+        return Response::builder()
+            .status(StatusCode::BAD_REQUEST)
+            .body(Body::from("a Host header is required\n"))
+            .expect("static response");
     };
-    let port = if https_port == 443 { String::new() } else { format!(":{https_port}") };
+    let port = if https_port == 443 {
+        String::new()
+    } else {
+        format!(":{https_port}")
+    };
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
     let location = format!("https://{host}{port}{path}");
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
     if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(axum::http::header::LOCATION, value);
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, value);
     }
     response
 }
@@ -201,7 +236,10 @@ pub async fn shutdown_signal() {
 
 /// The address clients use, for messages: `https://127.0.0.1:8443`.
 pub fn base_url(state: &AppState, addr: SocketAddr) -> String {
-    format!("{}://{addr}", if state.tls.is_some() { "https" } else { "http" })
+    format!(
+        "{}://{addr}",
+        if state.tls.is_some() { "https" } else { "http" }
+    )
 }
 
 #[cfg(test)]
@@ -209,16 +247,35 @@ mod tests {
     use super::*;
 
     fn location(host: &str, uri: &str, port: u16) -> Option<String> {
-        let req = Request::builder().uri(uri).header("host", host).body(()).unwrap();
+        let req = Request::builder()
+            .uri(uri)
+            .header("host", host)
+            .body(())
+            .unwrap();
         let resp = redirect_to_https(&req, port);
-        resp.headers().get("location").map(|v| v.to_str().unwrap().to_string())
+        resp.headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string())
     }
 
     #[test]
     fn redirects_keep_host_path_and_query() {
-        assert_eq!(location("blog.example", "/a/b?c=1", 443).as_deref(), Some("https://blog.example/a/b?c=1"));
-        assert_eq!(location("blog.example:80", "/", 8443).as_deref(), Some("https://blog.example:8443/"));
-        assert_eq!(location("[::1]:80", "/x", 443).as_deref(), Some("https://[::1]/x"));
-        assert_eq!(location("evil.example/@x", "/", 443), None, "a Host with a path is refused");
+        assert_eq!(
+            location("blog.example", "/a/b?c=1", 443).as_deref(),
+            Some("https://blog.example/a/b?c=1")
+        );
+        assert_eq!(
+            location("blog.example:80", "/", 8443).as_deref(),
+            Some("https://blog.example:8443/")
+        );
+        assert_eq!(
+            location("[::1]:80", "/x", 443).as_deref(),
+            Some("https://[::1]/x")
+        );
+        assert_eq!(
+            location("evil.example/@x", "/", 443),
+            None,
+            "a Host with a path is refused"
+        );
     }
 }

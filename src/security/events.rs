@@ -36,6 +36,8 @@ pub enum EventKind {
     /// An admin sign-in or admin token from outside `auth.admin_allow`.
     AdminIpRefused,
     MfaFailed,
+    /// Probes, path traversal, scanner user agents.
+    SuspiciousRequest,
 }
 
 impl EventKind {
@@ -50,6 +52,7 @@ impl EventKind {
             EventKind::AccessDenied => "access_denied",
             EventKind::AdminIpRefused => "admin_ip_refused",
             EventKind::MfaFailed => "mfa_failed",
+            EventKind::SuspiciousRequest => "suspicious_request",
         }
     }
 }

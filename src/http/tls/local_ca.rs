@@ -8,8 +8,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -32,7 +32,11 @@ pub fn renewal_due(not_after: i64, now: i64) -> bool {
 fn write_private(path: &Path, contents: &str, mode: u32) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
     let _ = std::fs::remove_file(&tmp);
-    let mut f = OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)
         .with_context(|| format!("cannot create {}", tmp.display()))?;
     f.write_all(contents.as_bytes())?;
     f.sync_all()?;
@@ -47,7 +51,11 @@ fn root_params(now: OffsetDateTime) -> CertificateParams {
     name.push(DnType::OrganizationName, "blogd");
     params.distinguished_name = name;
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     params.not_before = now - Duration::hours(1);
     params.not_after = now + Duration::days(ROOT_DAYS);
     params
@@ -55,7 +63,10 @@ fn root_params(now: OffsetDateTime) -> CertificateParams {
 
 /// The root certificate (PEM) and an issuer for it, made on first use.
 fn root(dir: &Path, now: OffsetDateTime) -> anyhow::Result<(String, Issuer<'static, KeyPair>)> {
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
         .with_context(|| format!("cannot create {}", dir.display()))?;
     let cert_path = root_cert_path(dir);
     let key_path = dir.join("root.key");
@@ -67,8 +78,10 @@ fn root(dir: &Path, now: OffsetDateTime) -> anyhow::Result<(String, Issuer<'stat
         tracing::info!(path = %cert_path.display(), "made a local root CA; trust it with `blogd tls export-ca`");
     }
     let cert_pem = std::fs::read_to_string(&cert_path)?;
-    let key = KeyPair::from_pem(&std::fs::read_to_string(&key_path)?).context("the local CA key is damaged")?;
-    let issuer = Issuer::from_ca_cert_pem(&cert_pem, key).context("the local CA certificate is damaged")?;
+    let key = KeyPair::from_pem(&std::fs::read_to_string(&key_path)?)
+        .context("the local CA key is damaged")?;
+    let issuer =
+        Issuer::from_ca_cert_pem(&cert_pem, key).context("the local CA certificate is damaged")?;
     Ok((cert_pem, issuer))
 }
 
@@ -79,8 +92,18 @@ pub fn export_root(dir: &Path) -> anyhow::Result<String> {
 
 /// The names a leaf covers.
 fn leaf_names(hostnames: &[String]) -> Vec<String> {
-    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
-    names.extend(hostnames.iter().filter(|h| !names.contains(h)).cloned().collect::<Vec<_>>());
+    let mut names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
+    names.extend(
+        hostnames
+            .iter()
+            .filter(|h| !names.contains(h))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
     names
 }
 
@@ -92,9 +115,11 @@ pub fn leaf(dir: &Path, hostnames: &[String], now_unix: i64) -> anyhow::Result<(
     let cert_path = dir.join("leaf.pem");
     let key_path = dir.join("leaf.key");
     let names_path = dir.join("leaf.names");
-    if let (Ok(cert), Ok(key), Ok(stored_names)) =
-        (std::fs::read_to_string(&cert_path), std::fs::read_to_string(&key_path), std::fs::read_to_string(&names_path))
-    {
+    if let (Ok(cert), Ok(key), Ok(stored_names)) = (
+        std::fs::read_to_string(&cert_path),
+        std::fs::read_to_string(&key_path),
+        std::fs::read_to_string(&names_path),
+    ) {
         let fresh = rustls::pki_types::pem::PemObject::from_pem_slice(cert.as_bytes())
             .ok()
             .and_then(|der: rustls::pki_types::CertificateDer<'_>| super::not_after(&der).ok())
@@ -106,7 +131,10 @@ pub fn leaf(dir: &Path, hostnames: &[String], now_unix: i64) -> anyhow::Result<(
     let (root_pem, issuer) = root(dir, now)?;
     let mut params = CertificateParams::default();
     let mut name = DistinguishedName::new();
-    name.push(DnType::CommonName, names.last().cloned().unwrap_or_default());
+    name.push(
+        DnType::CommonName,
+        names.last().cloned().unwrap_or_default(),
+    );
     params.distinguished_name = name;
     params.subject_alt_names = names
         .iter()
@@ -145,8 +173,15 @@ mod tests {
         let (named, _) = leaf(dir.path(), &["blog.example".into()], now + 61 * 86_400).unwrap();
         assert_ne!(renewed, named, "a new host name gets a new certificate");
         let root_before = std::fs::read_to_string(root_cert_path(dir.path())).unwrap();
-        assert!(named.ends_with(&root_before), "the chain ends with the same root");
-        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(dir.path().join("root.key")).unwrap().permissions()) & 0o777;
+        assert!(
+            named.ends_with(&root_before),
+            "the chain ends with the same root"
+        );
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(dir.path().join("root.key"))
+                .unwrap()
+                .permissions(),
+        ) & 0o777;
         assert_eq!(mode, 0o600);
     }
 }

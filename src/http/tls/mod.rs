@@ -72,12 +72,22 @@ impl Tls {
     /// Loads (or, for the local CA, makes) the certificate for this configuration.
     pub fn load(config: &Config, now: i64) -> anyhow::Result<Tls> {
         let source = match (config.tls.cert.as_path(), config.tls.key.as_path()) {
-            (Some(cert), Some(key)) => Source::Files { cert: cert.to_path_buf(), key: key.to_path_buf() },
+            (Some(cert), Some(key)) => Source::Files {
+                cert: cert.to_path_buf(),
+                key: key.to_path_buf(),
+            },
             (None, None) => Source::LocalCa {
                 dir: config.storage.data_dir.join("tls"),
-                names: config.server.hostnames.iter().map(|h| h.0.clone()).collect(),
+                names: config
+                    .server
+                    .hostnames
+                    .iter()
+                    .map(|h| h.0.clone())
+                    .collect(),
             },
-            _ => anyhow::bail!("tls.cert and tls.key go together: set both, or neither for a local certificate"),
+            _ => anyhow::bail!(
+                "tls.cert and tls.key go together: set both, or neither for a local certificate"
+            ),
         };
         let (key, info) = obtain(&source, now)?;
         let current = Arc::new(CurrentCert(RwLock::new(key)));
@@ -87,7 +97,12 @@ impl Tls {
             .with_no_client_auth()
             .with_cert_resolver(current.clone());
         server.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
-        Ok(Tls { current, source, info: RwLock::new(info), config: Arc::new(server) })
+        Ok(Tls {
+            current,
+            source,
+            info: RwLock::new(info),
+            config: Arc::new(server),
+        })
     }
 
     pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
@@ -123,28 +138,55 @@ impl Tls {
 
     /// Whether the certificate should be renewed now (local certificates only).
     pub fn renewal_due(&self, now: i64) -> bool {
-        matches!(self.source, Source::LocalCa { .. }) && local_ca::renewal_due(self.info().not_after, now)
+        matches!(self.source, Source::LocalCa { .. })
+            && local_ca::renewal_due(self.info().not_after, now)
     }
 }
 
-fn stamps(cert: &std::path::Path, key: &std::path::Path) -> std::io::Result<(SystemTime, SystemTime)> {
-    Ok((std::fs::metadata(cert)?.modified()?, std::fs::metadata(key)?.modified()?))
+fn stamps(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> std::io::Result<(SystemTime, SystemTime)> {
+    Ok((
+        std::fs::metadata(cert)?.modified()?,
+        std::fs::metadata(key)?.modified()?,
+    ))
 }
 
 fn obtain(source: &Source, now: i64) -> anyhow::Result<(Arc<CertifiedKey>, CertInfo)> {
     match source {
         Source::Files { cert, key } => {
-            let before = stamps(cert, key).with_context(|| format!("cannot read {} or {}", cert.display(), key.display()))?;
-            let cert_pem = std::fs::read(cert).with_context(|| format!("cannot read {}", cert.display()))?;
-            let key_pem = std::fs::read(key).with_context(|| format!("cannot read {}", key.display()))?;
-            let (certified, not_after) = certified_key(&cert_pem, &key_pem)
-                .with_context(|| format!("{} and {} are not a usable pair", cert.display(), key.display()))?;
-            Ok((certified, CertInfo { not_after, stamps: Some(before) }))
+            let before = stamps(cert, key)
+                .with_context(|| format!("cannot read {} or {}", cert.display(), key.display()))?;
+            let cert_pem =
+                std::fs::read(cert).with_context(|| format!("cannot read {}", cert.display()))?;
+            let key_pem =
+                std::fs::read(key).with_context(|| format!("cannot read {}", key.display()))?;
+            let (certified, not_after) = certified_key(&cert_pem, &key_pem).with_context(|| {
+                format!(
+                    "{} and {} are not a usable pair",
+                    cert.display(),
+                    key.display()
+                )
+            })?;
+            Ok((
+                certified,
+                CertInfo {
+                    not_after,
+                    stamps: Some(before),
+                },
+            ))
         }
         Source::LocalCa { dir, names } => {
             let (cert_pem, key_pem) = local_ca::leaf(dir, names, now)?;
             let (certified, not_after) = certified_key(cert_pem.as_bytes(), key_pem.as_bytes())?;
-            Ok((certified, CertInfo { not_after, stamps: None }))
+            Ok((
+                certified,
+                CertInfo {
+                    not_after,
+                    stamps: None,
+                },
+            ))
         }
     }
 }
@@ -154,16 +196,21 @@ pub fn certified_key(cert_pem: &[u8], key_pem: &[u8]) -> anyhow::Result<(Arc<Cer
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
         .collect::<Result<_, _>>()
         .map_err(|e| anyhow::anyhow!("the certificate file is not PEM: {e}"))?;
-    let leaf = chain.first().ok_or_else(|| anyhow::anyhow!("the certificate file holds no certificate"))?;
+    let leaf = chain
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("the certificate file holds no certificate"))?;
     let not_after = not_after(leaf)?;
-    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| anyhow::anyhow!("the key file holds no private key: {e}"))?;
-    let certified = CertifiedKey::from_der(chain, key, &provider()).map_err(|e| anyhow::anyhow!("the key does not fit the certificate: {e}"))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem)
+        .map_err(|e| anyhow::anyhow!("the key file holds no private key: {e}"))?;
+    let certified = CertifiedKey::from_der(chain, key, &provider())
+        .map_err(|e| anyhow::anyhow!("the key does not fit the certificate: {e}"))?;
     Ok((Arc::new(certified), not_after))
 }
 
 /// The expiry of a DER certificate, in Unix seconds.
 pub fn not_after(cert: &CertificateDer<'_>) -> anyhow::Result<i64> {
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).map_err(|e| anyhow::anyhow!("unreadable certificate: {e}"))?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
+        .map_err(|e| anyhow::anyhow!("unreadable certificate: {e}"))?;
     Ok(parsed.validity().not_after.timestamp())
 }
 
@@ -189,8 +236,12 @@ pub fn spawn_watcher(state: crate::app::AppState) {
 /// Reloads and says what happened in the log; errors keep the old certificate.
 pub fn reload_logged(tls: &Tls, now: i64) {
     match tls.reload(now) {
-        Ok(true) => tracing::info!(not_after = %crate::clock::rfc3339(tls.info().not_after), "now serving a new TLS certificate"),
+        Ok(true) => {
+            tracing::info!(not_after = %crate::clock::rfc3339(tls.info().not_after), "now serving a new TLS certificate")
+        }
         Ok(false) => {}
-        Err(err) => tracing::error!(error = %format!("{err:#}"), "new TLS certificate refused; the old one keeps serving"),
+        Err(err) => {
+            tracing::error!(error = %format!("{err:#}"), "new TLS certificate refused; the old one keeps serving")
+        }
     }
 }

@@ -1,0 +1,123 @@
+//! Recognises hostile traffic: probes for files that no blog serves, path traversal, and
+//! known scanners. Such requests are answered normally (usually 404) and reported as
+//! `suspicious_request` security events, which the throttle turns into bans.
+
+use axum::http::HeaderMap;
+use axum::http::header::USER_AGENT;
+
+/// Path fragments only scanners ask for.
+const PROBES: &[&str] = &[
+    "/.env",
+    "/.git",
+    "/.svn",
+    "/.hg",
+    "/.ds_store",
+    "/wp-admin",
+    "/wp-login",
+    "/wp-content",
+    "/wp-includes",
+    "/xmlrpc.php",
+    "/phpmyadmin",
+    "/pma",
+    "/.aws",
+    "/.ssh",
+    "/etc/passwd",
+    "/server-status",
+    "/cgi-bin",
+    "/vendor/phpunit",
+    "/actuator",
+    "/.well-known/security.txt.bak",
+    "/config.php",
+    "/backup.sql",
+    "/.htaccess",
+    "/admin.php",
+    "/shell",
+    "/boaform",
+    "/hnap1",
+];
+
+/// User agents of common attack tools (lower-case fragments).
+const SCANNERS: &[&str] = &[
+    "sqlmap",
+    "nikto",
+    "nmap",
+    "masscan",
+    "zgrab",
+    "nuclei",
+    "dirbuster",
+    "gobuster",
+    "wpscan",
+    "acunetix",
+    "nessus",
+    "openvas",
+    "havij",
+    "w3af",
+    "zmeu",
+    "fuzz faster",
+    "ffuf",
+    "feroxbuster",
+];
+
+/// Why a request looks hostile, if it does.
+pub fn reason(path: &str, query: Option<&str>, headers: &HeaderMap) -> Option<String> {
+    let lower_path = path.to_ascii_lowercase();
+    if has_traversal(&lower_path) || query.is_some_and(|q| has_traversal(&q.to_ascii_lowercase())) {
+        return Some("path traversal".into());
+    }
+    if let Some(probe) = PROBES
+        .iter()
+        .find(|p| lower_path.starts_with(*p) || lower_path.contains(&format!("{p}/")))
+    {
+        return Some(format!("probe for {probe}"));
+    }
+    let agent = headers
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if let Some(tool) = SCANNERS.iter().find(|s| agent.contains(*s)) {
+        return Some(format!("scanner user agent ({tool})"));
+    }
+    None
+}
+
+/// `..` as a path segment, raw or percent-encoded (once or twice), or with backslashes.
+fn has_traversal(text: &str) -> bool {
+    let decoded = text
+        .replace("%25", "%")
+        .replace("%2e", ".")
+        .replace("%2f", "/")
+        .replace("%5c", "/")
+        .replace('\\', "/");
+    decoded
+        .split(['/', '=', '&'])
+        .any(|segment| segment == "..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(path: &str, query: Option<&str>, agent: &str) -> Option<String> {
+        let mut h = HeaderMap::new();
+        h.insert(USER_AGENT, agent.parse().unwrap());
+        reason(path, query, &h)
+    }
+
+    #[test]
+    fn recognises_probes_traversal_and_scanners() {
+        assert!(check("/.env", None, "curl").is_some());
+        assert!(check("/wp-admin/setup.php", None, "curl").is_some());
+        assert!(check("/api/../etc/passwd", None, "curl").is_some());
+        assert!(check("/media/%2e%2e/secrets.toml", None, "curl").is_some());
+        assert!(check("/media/%252e%252e/x", None, "curl").is_some());
+        assert!(check("/api/v1/posts", Some("file=../../etc/passwd"), "curl").is_some());
+        assert!(check("/api/v1/posts", None, "sqlmap/1.7").is_some());
+        assert!(check("/api/v1/posts", None, "Mozilla/5.0").is_none());
+        assert!(
+            check("/api/v1/posts/my..post", None, "Mozilla/5.0").is_none(),
+            "dots inside a name are fine"
+        );
+        assert!(check("/api/v1/posts", Some("q=what..now"), "curl").is_none());
+    }
+}
