@@ -55,6 +55,12 @@ impl TestServer {
 
     /// Starts a server on an existing data directory (for restart tests).
     pub async fn start_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> TestServer {
+        if std::env::var("TEST_LOG").is_ok() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("info")
+                .with_test_writer()
+                .try_init();
+        }
         let mut vars: Vec<(String, String)> = vec![
             (
                 "BLOGD_STORAGE_DATA_DIR".into(),
@@ -271,5 +277,27 @@ impl TestServer {
             reply.body["access_token"].as_str().unwrap().to_string(),
             reply.body["refresh_token"].as_str().unwrap().to_string(),
         )
+    }
+}
+
+impl TestServer {
+    /// The server's address as an https:// URL (for servers started with TLS on).
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.port())
+    }
+
+    pub fn port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// A client that trusts only the server's local root CA.
+    pub fn tls_client(&self) -> reqwest::Client {
+        let root = std::fs::read(self.dir.path().join("tls/root.pem")).unwrap();
+        reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&root).unwrap())
+            .build()
+            .unwrap()
     }
 }

@@ -1,0 +1,496 @@
+//! The edge: security headers, CORS, slow clients, connection cap, client IP behind proxies,
+//! hostile requests, uploads.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use blogd::auth::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::{PASSWORD, TestServer, reply};
+
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    (
+        "permissions-policy",
+        "geolocation=(), microphone=(), camera=()",
+    ),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+];
+
+fn assert_security_headers(r: &reqwest::header::HeaderMap, what: &str) {
+    for (name, value) in SECURITY_HEADERS {
+        assert_eq!(
+            r.get(*name).map(|v| v.to_str().unwrap()),
+            Some(*value),
+            "{name} on {what}"
+        );
+    }
+    assert!(r.get("server").is_none(), "no Server banner on {what}");
+}
+
+#[tokio::test]
+async fn security_headers_on_success_not_found_and_server_errors() {
+    let server = TestServer::start().await;
+    let ok = server
+        .client
+        .get(server.url("/api/v1/posts"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_security_headers(ok.headers(), "200");
+    assert!(
+        ok.headers().get("strict-transport-security").is_none(),
+        "no HSTS over plain HTTP"
+    );
+    let missing = server.client.get(server.url("/nope")).send().await.unwrap();
+    assert_security_headers(missing.headers(), "404");
+
+    // A real 500: the comments table disappears under the server.
+    let token = server.token(Role::Author).await;
+    server
+        .create_post(
+            &token,
+            json!({"title": "P", "content": "x", "status": "published"}),
+        )
+        .await;
+    let db_path = server.state.db.path().to_path_buf();
+    rusqlite::Connection::open(db_path)
+        .unwrap()
+        .execute_batch("DROP TABLE comments")
+        .unwrap();
+    let broken = server
+        .client
+        .get(server.url("/api/v1/posts/p/comments"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(broken.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_security_headers(broken.headers(), "500");
+    let body: serde_json::Value = broken.json().await.unwrap();
+    assert_eq!(body["code"], "internal_error");
+    assert!(
+        !body.to_string().contains("comments"),
+        "no internals leak: {body}"
+    );
+
+    let docs = server
+        .client
+        .get(server.url("/api/docs/"))
+        .send()
+        .await
+        .unwrap();
+    let csp = docs.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-eval") && !csp.contains("http"),
+        "{csp}"
+    );
+}
+
+#[tokio::test]
+async fn cors_answers_listed_origins_only() {
+    let server =
+        TestServer::start_with(&[("BLOGD_CORS_ALLOWED_ORIGINS", "https://front.example")]).await;
+    let preflight = |origin: &'static str| {
+        server
+            .client
+            .request(reqwest::Method::OPTIONS, server.url("/api/v1/posts"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let allowed = preflight("https://front.example").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://front.example"
+    );
+    assert!(
+        allowed.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    assert!(
+        allowed
+            .headers()
+            .get("access-control-allow-credentials")
+            .is_none()
+    );
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let simple = server
+        .client
+        .get(server.url("/api/v1/posts"))
+        .header("origin", "https://front.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        simple.headers()["access-control-allow-origin"],
+        "https://front.example"
+    );
+    assert!(
+        simple.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("etag")
+    );
+    let other = server
+        .client
+        .get(server.url("/api/v1/posts"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    let none = TestServer::start().await;
+    let r = none
+        .client
+        .get(none.url("/api/v1/posts"))
+        .header("origin", "https://front.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers().get("access-control-allow-origin").is_none(),
+        "no origins configured: no CORS at all"
+    );
+}
+
+#[tokio::test]
+async fn slow_header_senders_are_cut_off() {
+    let server = TestServer::start_with(&[("BLOGD_SERVER_HEADER_TIMEOUT", "1s")]).await;
+    let port = server.port();
+    let elapsed = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let start = Instant::now();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+        // A slowloris client: one more header byte now and then, never the blank line.
+        while start.elapsed() < Duration::from_secs(10) {
+            if stream.write_all(b"X").is_err() {
+                break;
+            }
+            let mut buf = [0u8; 256];
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => break, // the server answered (408) and will close
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => break,
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        start.elapsed()
+    })
+    .await
+    .unwrap();
+    assert!(
+        elapsed < Duration::from_secs(4),
+        "cut off after {elapsed:?}"
+    );
+    assert_eq!(
+        server.get("/healthz", None).await.status,
+        StatusCode::OK,
+        "others are still served"
+    );
+}
+
+#[tokio::test]
+async fn connections_are_capped() {
+    let server = TestServer::start_with(&[
+        ("BLOGD_SERVER_MAX_CONNECTIONS", "2"),
+        ("BLOGD_SERVER_HEADER_TIMEOUT", "30s"),
+    ])
+    .await;
+    let port = server.port();
+    let idle1 = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let idle2 = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let quick = reqwest::Client::builder()
+        .timeout(Duration::from_millis(700))
+        .build()
+        .unwrap();
+    assert!(
+        quick.get(server.url("/healthz")).send().await.is_err(),
+        "a third connection waits"
+    );
+    drop(idle1);
+    let served = quick.get(server.url("/healthz")).send().await;
+    assert!(
+        served.is_ok_and(|r| r.status() == StatusCode::OK),
+        "served once a slot frees"
+    );
+    drop(idle2);
+}
+
+#[tokio::test]
+async fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    for (trusted, expected) in [(None, "127.0.0.1"), (Some("127.0.0.1/32"), "203.0.113.7")] {
+        let env: Vec<(&str, &str)> = trusted
+            .map(|t| vec![("BLOGD_SERVER_TRUSTED_PROXIES", t)])
+            .unwrap_or_default();
+        let server = TestServer::start_with(&env).await;
+        let username = server.create_user(Role::Reader).await;
+        let login: serde_json::Value = server
+            .client
+            .post(server.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", "198.51.100.1, 203.0.113.7")
+            .json(&json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["access_token"].as_str().unwrap();
+        let sessions = server.get("/api/v1/auth/sessions", Some(token)).await;
+        assert_eq!(
+            sessions.body["results"][0]["ip"], expected,
+            "trusted proxies: {trusted:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn probes_and_traversal_are_answered_plainly_and_reported() {
+    let server = TestServer::start().await;
+    for path in ["/.env", "/wp-admin/install.php", "/.git/config"] {
+        assert_eq!(
+            server.get(path, None).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let (_, _, detail) = server
+        .wait_for_event("suspicious_request")
+        .await
+        .expect("reported");
+    assert!(detail.contains("probe"), "{detail}");
+
+    let port = server.port();
+    let raw = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        for path in [
+            "/api/../secrets.toml",
+            "/media/..%2f..%2fsecrets.toml",
+            "/api/redoc/..%2F..%2Fblogd.db",
+            "/media/%2e%2e/%2e%2e/secrets.toml",
+        ] {
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            write!(
+                stream,
+                "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut text = String::new();
+            stream.read_to_string(&mut text).unwrap();
+            out.push((path, text));
+        }
+        out
+    })
+    .await
+    .unwrap();
+    for (path, text) in raw {
+        let status = text.lines().next().unwrap_or("");
+        assert!(
+            status.contains(" 404 ") || status.contains(" 400 "),
+            "{path}: {status}"
+        );
+        assert!(
+            !text.contains("jwt_keys") && !text.contains("SQLite format"),
+            "{path} leaked a file"
+        );
+    }
+    let traversal = server
+        .state
+        .db
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM security_events WHERE detail LIKE '%path traversal%'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert!(traversal >= 1, "traversal attempts are security events");
+
+    let scanner = server
+        .client
+        .get(server.url("/api/v1/posts"))
+        .header("user-agent", "sqlmap/1.8#stable")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scanner.status(), StatusCode::OK);
+}
+
+fn png() -> Vec<u8> {
+    // A real 1×1 PNG.
+    hex::decode(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000\
+1f15c4890000000d49444154789c6360f8ffff3f0005fe02fea7d6a4b00000000049454e44ae426082",
+    )
+    .unwrap()
+}
+
+fn form(name: &str, bytes: Vec<u8>, mime: &str) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes)
+            .file_name(name.to_string())
+            .mime_str(mime)
+            .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn uploads_are_judged_by_their_bytes() {
+    let server = TestServer::start().await;
+    let author = server.token(Role::Author).await;
+    let reader = server.token(Role::Reader).await;
+    let upload = |token: Option<String>, form: reqwest::multipart::Form| {
+        let mut req = server
+            .client
+            .post(server.url("/api/v1/media"))
+            .multipart(form);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move { reply(req.send().await.unwrap()).await }
+    };
+
+    let ok = upload(Some(author.clone()), form("photo.png", png(), "image/png")).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    assert_eq!(ok.body["content_type"], "image/png");
+    assert_eq!(ok.body["size"], png().len());
+    let url = ok.body["url"].as_str().unwrap().to_string();
+    assert!(
+        url.starts_with("/media/") && url.ends_with(".png") && !url.contains("photo"),
+        "{url}"
+    );
+    let served = server.client.get(server.url(&url)).send().await.unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        served.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert!(
+        served.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+    let etag = served.headers()["etag"].to_str().unwrap().to_string();
+    assert_eq!(served.bytes().await.unwrap().to_vec(), png());
+    let again = server
+        .client
+        .get(server.url(&url))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    // A GIF named .png is stored as what it is.
+    let gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec();
+    let renamed = upload(Some(author.clone()), form("photo.png", gif, "image/png")).await;
+    assert_eq!(renamed.body["content_type"], "image/gif");
+    assert!(renamed.body["url"].as_str().unwrap().ends_with(".gif"));
+
+    for (name, bytes, why) in [
+        (
+            "photo.jpg",
+            b"<html><script>alert(1)</script></html>".to_vec(),
+            "HTML named .jpg",
+        ),
+        (
+            "photo.jpg",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>".to_vec(),
+            "SVG named .jpg",
+        ),
+        (
+            "poly.gif",
+            b"GIF89a/*<script>alert(1)</script>*/".to_vec(),
+            "GIF/JS polyglot",
+        ),
+        ("empty.png", Vec::new(), "empty"),
+    ] {
+        let r = upload(Some(author.clone()), form(name, bytes, "image/jpeg")).await;
+        assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{why}");
+        assert_eq!(r.code(), "unsupported_media_type", "{why}");
+    }
+    let mut big = png();
+    big.resize(5 * 1024 * 1024 + 1, 0);
+    let too_big = upload(Some(author.clone()), form("big.png", big, "image/png")).await;
+    assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let mut just_fits = png();
+    just_fits.resize(5 * 1024 * 1024, 0);
+    assert_eq!(
+        upload(
+            Some(author.clone()),
+            form("fits.png", just_fits, "image/png")
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+
+    assert_eq!(
+        upload(Some(reader), form("p.png", png(), "image/png"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        upload(None, form("p.png", png(), "image/png")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let not_multipart = server
+        .post("/api/v1/media", Some(&author), json!({"file": "x"}))
+        .await;
+    assert_eq!(not_multipart.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // Names that are not ours are not files.
+    for bad in [
+        "/media/secrets.toml",
+        "/media/..%2Fsecrets.toml",
+        &format!("/media/{}.svg", "a".repeat(64)),
+    ] {
+        assert_eq!(
+            server.get(bad, None).await.status,
+            StatusCode::NOT_FOUND,
+            "{bad}"
+        );
+    }
+}
