@@ -97,6 +97,8 @@ impl Tls {
             .with_no_client_auth()
             .with_cert_resolver(current.clone());
         server.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+        // Our suite order (rustls': AEAD, forward secrecy, strongest first), not the client's.
+        server.ignore_client_order = true;
         Ok(Tls {
             current,
             source,
