@@ -239,6 +239,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
         crate::ops::signals::spawn_reload_on_sighup(state.clone())?;
         crate::ops::maintenance::spawn(state.clone());
         crate::http::tls::spawn_watcher(state.clone());
+        crate::http::tls::acme::spawn(state.clone());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         if let Some(redirect) = redirect {
             let mut stop = stop_rx.clone();

@@ -53,6 +53,16 @@ pub struct TlsConfig {
     pub enabled: bool,
     pub cert: OptionalPath,
     pub key: OptionalPath,
+    pub acme: AcmeConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeConfig {
+    pub domains: Vec<Hostname>,
+    pub email: String,
+    pub directory: String,
+    pub directory_ca: OptionalPath,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -111,6 +111,12 @@ pub async fn serve(
                     else {
                         return;
                     };
+                    if tls.get_ref().1.alpn_protocol()
+                        == Some(crate::http::tls::acme::ACME_TLS_ALPN)
+                    {
+                        // An ACME validator checked the challenge certificate; nothing to serve.
+                        return;
+                    }
                     let conn = builder.serve_connection(TokioIo::new(tls), service);
                     let _ = watcher.watch(conn.into_owned()).await;
                 }

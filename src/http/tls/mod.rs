@@ -13,6 +13,7 @@
 //!   127.0.0.1, ::1 and `server.hostnames`, renewed well before it expires (Caddy's approach for
 //!   local and air-gapped hosts).
 
+pub mod acme;
 pub mod local_ca;
 
 use std::path::PathBuf;
@@ -36,20 +37,44 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// The certificate presented now.
+/// The certificate presented now, and ACME challenge certificates while an order is open.
 #[derive(Debug)]
-struct CurrentCert(RwLock<Arc<CertifiedKey>>);
+struct CurrentCert {
+    cert: RwLock<Arc<CertifiedKey>>,
+    challenges: acme::Challenges,
+}
 
 impl ResolvesServerCert for CurrentCert {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.0.read().unwrap_or_else(|p| p.into_inner()).clone())
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let acme_validation = hello
+            .alpn()
+            .is_some_and(|mut protocols| protocols.any(|p| p == acme::ACME_TLS_ALPN));
+        if acme_validation {
+            // Only the validator asks for acme-tls/1, and it gets only the challenge certificate.
+            return hello
+                .server_name()
+                .and_then(|name| self.challenges.get(name));
+        }
+        Some(self.cert.read().unwrap_or_else(|p| p.into_inner()).clone())
     }
 }
 
 #[derive(Debug, Clone)]
 enum Source {
-    Files { cert: PathBuf, key: PathBuf },
-    LocalCa { dir: PathBuf, names: Vec<String> },
+    Files {
+        cert: PathBuf,
+        key: PathBuf,
+    },
+    LocalCa {
+        dir: PathBuf,
+        names: Vec<String>,
+    },
+    /// ACME's certificate once there is one; the local certificate until then.
+    Acme {
+        dir: PathBuf,
+        local: PathBuf,
+        names: Vec<String>,
+    },
 }
 
 /// What is known about the certificate in use.
@@ -59,6 +84,8 @@ pub struct CertInfo {
     pub not_after: i64,
     /// The files' modification times when it was loaded (operator files only).
     stamps: Option<(SystemTime, SystemTime)>,
+    /// Whether the certificate came from the ACME CA (not the local bootstrap one).
+    pub from_acme: bool,
 }
 
 pub struct Tls {
@@ -71,32 +98,55 @@ pub struct Tls {
 impl Tls {
     /// Loads (or, for the local CA, makes) the certificate for this configuration.
     pub fn load(config: &Config, now: i64) -> anyhow::Result<Tls> {
+        let mut names: Vec<String> = config
+            .server
+            .hostnames
+            .iter()
+            .map(|h| h.0.clone())
+            .collect();
+        for domain in &config.tls.acme.domains {
+            if !names.contains(&domain.0) {
+                names.push(domain.0.clone());
+            }
+        }
+        let acme = !config.tls.acme.domains.is_empty();
         let source = match (config.tls.cert.as_path(), config.tls.key.as_path()) {
+            (Some(_), Some(_)) if acme => {
+                anyhow::bail!(
+                    "tls.acme.domains and tls.cert/tls.key exclude each other: choose one"
+                )
+            }
             (Some(cert), Some(key)) => Source::Files {
                 cert: cert.to_path_buf(),
                 key: key.to_path_buf(),
             },
+            (None, None) if acme => Source::Acme {
+                dir: acme::dir(&config.storage.data_dir),
+                local: config.storage.data_dir.join("tls"),
+                names,
+            },
             (None, None) => Source::LocalCa {
                 dir: config.storage.data_dir.join("tls"),
-                names: config
-                    .server
-                    .hostnames
-                    .iter()
-                    .map(|h| h.0.clone())
-                    .collect(),
+                names,
             },
             _ => anyhow::bail!(
                 "tls.cert and tls.key go together: set both, or neither for a local certificate"
             ),
         };
         let (key, info) = obtain(&source, now)?;
-        let current = Arc::new(CurrentCert(RwLock::new(key)));
+        let current = Arc::new(CurrentCert {
+            cert: RwLock::new(key),
+            challenges: acme::Challenges::default(),
+        });
         let mut server = rustls::ServerConfig::builder_with_provider(provider())
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .context("TLS protocol versions")?
             .with_no_client_auth()
             .with_cert_resolver(current.clone());
         server.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+        if acme {
+            server.alpn_protocols.push(acme::ACME_TLS_ALPN.to_vec());
+        }
         // Our suite order (rustls': AEAD, forward secrecy, strongest first), not the client's.
         server.ignore_client_order = true;
         Ok(Tls {
@@ -120,11 +170,11 @@ impl Tls {
     pub fn reload(&self, now: i64) -> anyhow::Result<bool> {
         let (key, info) = obtain(&self.source, now)?;
         let changed = {
-            let old = self.current.0.read().unwrap_or_else(|p| p.into_inner());
+            let old = self.current.cert.read().unwrap_or_else(|p| p.into_inner());
             old.cert != key.cert
         };
         if changed {
-            *self.current.0.write().unwrap_or_else(|p| p.into_inner()) = key;
+            *self.current.cert.write().unwrap_or_else(|p| p.into_inner()) = key;
         }
         *self.info.write().unwrap_or_else(|p| p.into_inner()) = info;
         Ok(changed)
@@ -134,8 +184,17 @@ impl Tls {
     pub fn files_changed(&self) -> bool {
         match &self.source {
             Source::Files { cert, key } => stamps(cert, key).ok() != self.info().stamps,
-            Source::LocalCa { .. } => false,
+            Source::LocalCa { .. } | Source::Acme { .. } => false,
         }
+    }
+
+    /// Whether an ACME certificate (not the local stand-in) is being served.
+    pub fn serving_acme(&self) -> bool {
+        self.info().from_acme
+    }
+
+    pub fn challenges(&self) -> &acme::Challenges {
+        &self.current.challenges
     }
 
     /// Whether the certificate should be renewed now (local certificates only).
@@ -176,21 +235,53 @@ fn obtain(source: &Source, now: i64) -> anyhow::Result<(Arc<CertifiedKey>, CertI
                 CertInfo {
                     not_after,
                     stamps: Some(before),
+                    from_acme: false,
                 },
             ))
         }
-        Source::LocalCa { dir, names } => {
-            let (cert_pem, key_pem) = local_ca::leaf(dir, names, now)?;
-            let (certified, not_after) = certified_key(cert_pem.as_bytes(), key_pem.as_bytes())?;
-            Ok((
-                certified,
-                CertInfo {
-                    not_after,
-                    stamps: None,
-                },
-            ))
+        Source::LocalCa { dir, names } => local_leaf(dir, names, now),
+        Source::Acme { dir, local, names } => {
+            let (cert, key) = acme::cert_paths(dir);
+            if let (Ok(cert_pem), Ok(key_pem)) = (std::fs::read(&cert), std::fs::read(&key)) {
+                match certified_key(&cert_pem, &key_pem) {
+                    Ok((certified, not_after)) if not_after > now => {
+                        return Ok((
+                            certified,
+                            CertInfo {
+                                not_after,
+                                stamps: None,
+                                from_acme: true,
+                            },
+                        ));
+                    }
+                    Ok(_) => tracing::warn!(
+                        "the stored ACME certificate has expired; serving the local one until renewed"
+                    ),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "the stored ACME certificate is unusable; serving the local one")
+                    }
+                }
+            }
+            local_leaf(local, names, now)
         }
     }
+}
+
+fn local_leaf(
+    dir: &std::path::Path,
+    names: &[String],
+    now: i64,
+) -> anyhow::Result<(Arc<CertifiedKey>, CertInfo)> {
+    let (cert_pem, key_pem) = local_ca::leaf(dir, names, now)?;
+    let (certified, not_after) = certified_key(cert_pem.as_bytes(), key_pem.as_bytes())?;
+    Ok((
+        certified,
+        CertInfo {
+            not_after,
+            stamps: None,
+            from_acme: false,
+        },
+    ))
 }
 
 /// A certificate chain and its key from PEM, checked to belong together; with the leaf's expiry.
