@@ -1,5 +1,5 @@
 //! ACME for real, against Debian's `pebble` test CA on loopback. Skipped (with a notice) when
-//! pebble is not installed, unless BLOGD_TEST_REQUIRE_PEBBLE is set (CI sets it).
+//! pebble is not installed, unless CI_REQUIRE_PEBBLE is set (CI sets it).
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -37,7 +37,7 @@ impl Drop for Pebble {
 /// Starts pebble with a certificate of ours for its HTTPS listener.
 fn start_pebble() -> Option<Pebble> {
     if Command::new("pebble").arg("-version").output().is_err() {
-        if std::env::var_os("BLOGD_TEST_REQUIRE_PEBBLE").is_some() {
+        if std::env::var_os("CI_REQUIRE_PEBBLE").is_some() {
             panic!("pebble is required (apt-get install pebble)");
         }
         eprintln!("skipping the ACME test: pebble is not installed (apt-get install pebble)");
