@@ -17,6 +17,7 @@ use crate::db::{Db, users};
 use crate::http::tls::Tls;
 use crate::secrets;
 use crate::security::SecurityEvents;
+use crate::throttle::{Class, Throttle};
 
 pub struct AppInner {
     pub config: Config,
@@ -25,11 +26,14 @@ pub struct AppInner {
     pub clock: Clock,
     pub started: Instant,
     pub security: SecurityEvents,
+    pub throttle: Arc<Throttle>,
     pub revocations: Revocations,
     /// Encrypts TOTP secrets at rest.
     pub sealer: Sealer,
     /// The certificate served, when HTTPS is on.
     pub tls: Option<Arc<Tls>>,
+    /// The log files, once `serve` has set them up (not in tests or shell commands).
+    pub logs: std::sync::OnceLock<Arc<crate::ops::logs::Logs>>,
     keys: RwLock<Arc<KeyRing>>,
 }
 
@@ -70,7 +74,8 @@ impl AppState {
         let revocations = Revocations::new(config.auth.access_ttl.0);
         revocations.load(&db, now)?;
         let first_admin = ensure_first_admin(&db, now)?;
-        let security = SecurityEvents::start(db.clone());
+        let throttle = Arc::new(Throttle::new(&config.throttle));
+        let security = SecurityEvents::start(db.clone(), throttle.clone());
         let tls = if config.tls.enabled {
             Some(Arc::new(Tls::load(&config, now)?))
         } else {
@@ -83,9 +88,11 @@ impl AppState {
             clock,
             started: Instant::now(),
             security,
+            throttle,
             revocations,
             sealer,
             tls,
+            logs: std::sync::OnceLock::new(),
             keys: RwLock::new(Arc::new(keys)),
         }));
         Ok((state, first_admin))
@@ -109,6 +116,41 @@ impl AppState {
     /// The scheme clients reach this server with, for absolute links.
     pub fn public_scheme(&self) -> &'static str {
         if self.tls.is_some() { "https" } else { "http" }
+    }
+
+    /// A request was refused by a limit: a strike against its address.
+    pub fn throttle_hit(&self, ip: Option<std::net::IpAddr>, class: Class) {
+        if let Some(ip) = ip {
+            self.security
+                .strike(ip, self.clock.now(), &format!("throttled ({class:?})"));
+        }
+    }
+
+    /// Counts this request against a special limit (sign-in, sign-up, comments); one line at
+    /// the top of the handler. Refusal: 429 with `Retry-After`, and a strike.
+    pub fn enforce(
+        &self,
+        class: Class,
+        meta: &crate::http::context::Meta,
+        user: Option<i64>,
+    ) -> Result<(), crate::error::ApiError> {
+        let ip = meta.ip();
+        let key = crate::throttle::key_for(user, ip);
+        let Some(decision) = self
+            .throttle
+            .check(class, &key, ip, self.clock.monotonic_ns())
+        else {
+            return Ok(());
+        };
+        meta.0.note_rate(decision);
+        if decision.allowed {
+            Ok(())
+        } else {
+            self.throttle_hit(ip, class);
+            Err(crate::error::ApiError::Throttled {
+                retry_after: decision.retry_after_secs,
+            })
+        }
     }
 
     /// The JWT key ring in force now.

@@ -65,6 +65,8 @@ pub enum RotateCommand {
     /// Add a new JWT signing key; the old one verifies until its tokens expire. A running
     /// server picks it up at once (SIGHUP).
     Jwt,
+    /// Rotate the running server's log files now (SIGUSR1).
+    Logs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -186,6 +188,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Rotate(RotateCommand::Logs) => {
+            let config = load_config(&cli, None)?;
+            let pid = crate::ops::pidfile::running(&config.storage.data_dir).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no running blogd found for {}",
+                    config.storage.data_dir.display()
+                )
+            })?;
+            crate::ops::pidfile::send_signal(pid, libc::SIGUSR1)?;
+            println!("told the running server (pid {pid}) to rotate its logs");
+            Ok(())
+        }
         Command::Rotate(RotateCommand::Jwt) => {
             let config = load_config(&cli, None)?;
             rotate_jwt(&config)
@@ -193,21 +207,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn init_logging(config: &Config) {
-    use tracing_subscriber::EnvFilter;
-    // BLOGD_LOG takes a full filter (`blogd=debug,tower_http=info`) for debugging sessions.
-    let filter = std::env::var("BLOGD_LOG")
-        .ok()
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new(config.log.level.as_str()));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 fn serve(config: Config) -> anyhow::Result<()> {
-    init_logging(&config);
+    let logs = std::sync::Arc::new(crate::ops::logs::init(&config)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -215,6 +216,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
         let listen = config.server.listen;
         let (state, first_admin) =
             tokio::task::spawn_blocking(move || AppState::build(config)).await??;
+        let _ = state.logs.set(logs);
         if let Some(admin) = first_admin {
             // Standard output, not the log: the one-time password must never land in a log file.
             println!(

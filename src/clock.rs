@@ -10,15 +10,32 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Clock {
     offset_secs: Arc<AtomicI64>,
+    epoch: std::time::Instant,
+}
+
+impl Default for Clock {
+    fn default() -> Clock {
+        Clock {
+            offset_secs: Arc::default(),
+            epoch: std::time::Instant::now(),
+        }
+    }
 }
 
 impl Clock {
     /// Seconds since the Unix epoch, plus any test offset.
     pub fn now(&self) -> i64 {
         OffsetDateTime::now_utc().unix_timestamp() + self.offset_secs.load(Ordering::Relaxed)
+    }
+
+    /// Monotonic nanoseconds since this clock was made, plus any test offset: for rate
+    /// limiting, which must not jump when the wall clock is set.
+    pub fn monotonic_ns(&self) -> u64 {
+        let offset = u64::try_from(self.offset_secs.load(Ordering::Relaxed)).unwrap_or(0);
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX) + offset * 1_000_000_000
     }
 
     /// Moves this clock forward (tests).

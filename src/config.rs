@@ -31,6 +31,7 @@ pub struct Config {
     pub log: LogConfig,
     pub auth: AuthConfig,
     pub tls: TlsConfig,
+    pub throttle: ThrottleConfig,
     pub cors: CorsConfig,
     pub site: SiteConfig,
 }
@@ -63,6 +64,21 @@ pub struct AcmeConfig {
     pub email: String,
     pub directory: String,
     pub directory_ca: OptionalPath,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleConfig {
+    pub allow: Vec<Cidr>,
+    pub anonymous: crate::throttle::Rate,
+    pub authenticated: crate::throttle::Rate,
+    pub write: crate::throttle::Rate,
+    pub comment: crate::throttle::Rate,
+    pub login: crate::throttle::Rate,
+    pub register: crate::throttle::Rate,
+    pub ban_after: u32,
+    pub ban_window: HumanDuration,
+    pub ban_for: HumanDuration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -146,7 +162,44 @@ pub struct StorageConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
+    pub dir: OptionalPath,
     pub level: LogLevel,
+    pub stdout: bool,
+    pub max_size: ByteSize,
+    pub daily: bool,
+    pub keep: u32,
+}
+
+/// A size with a unit: `"10MB"`, `"512KB"`, `"1GB"` (powers of 1024), or a plain byte count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    pub fn parse(text: &str) -> Result<ByteSize, String> {
+        let t = text.trim().to_ascii_uppercase();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (n, unit) = t.split_at(split);
+        let n: u64 = n
+            .parse()
+            .map_err(|_| format!("`{text}` is not a size like \"10MB\""))?;
+        let factor = match unit.trim() {
+            "" | "B" => 1,
+            "K" | "KB" | "KIB" => 1024,
+            "M" | "MB" | "MIB" => 1024 * 1024,
+            "G" | "GB" | "GIB" => 1024 * 1024 * 1024,
+            _ => return Err(format!("`{text}` has an unknown unit (use KB, MB or GB)")),
+        };
+        n.checked_mul(factor)
+            .filter(|b| *b > 0)
+            .map(ByteSize)
+            .ok_or_else(|| format!("`{text}` must be above zero"))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ByteSize::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -666,6 +719,59 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("server.hostnames"), "{err}");
+    }
+
+    #[test]
+    fn every_kind_of_bad_value_names_its_key() {
+        let cases = [
+            (
+                "BLOGD_CORS_ALLOWED_ORIGINS",
+                "*",
+                "`cors.allowed_origins[0]`",
+            ),
+            (
+                "BLOGD_CORS_ALLOWED_ORIGINS",
+                "front.example",
+                "`cors.allowed_origins[0]`",
+            ),
+            (
+                "BLOGD_SERVER_TRUSTED_PROXIES",
+                "10.0.0.0/99",
+                "`server.trusted_proxies[0]`",
+            ),
+            ("BLOGD_TLS_ENABLED", "maybe", "`tls.enabled`"),
+            (
+                "BLOGD_SERVER_HTTP_LISTEN",
+                "port eighty",
+                "`server.http_listen`",
+            ),
+            (
+                "BLOGD_SERVER_MAX_CONNECTIONS",
+                "many",
+                "`server.max_connections`",
+            ),
+            (
+                "BLOGD_THROTTLE_LOGIN",
+                "five per minute",
+                "`throttle.login`",
+            ),
+            ("BLOGD_THROTTLE_BAN_FOR", "forever", "`throttle.ban_for`"),
+            (
+                "BLOGD_TLS_ACME_DOMAINS",
+                "not a host",
+                "`tls.acme.domains[0]`",
+            ),
+        ];
+        for (name, value, key) in cases {
+            let err = load(None, env(&[(name, value)]), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(key) && err.contains(name),
+                "{name}={value}: {err}"
+            );
+            assert_eq!(err.lines().count(), 1, "one line: {err}");
+        }
     }
 
     #[test]

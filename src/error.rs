@@ -66,6 +66,8 @@ pub enum ApiError {
     AccountLocked,
     #[error("Too many requests")]
     Throttled { retry_after: u64 },
+    #[error("This address is banned for a while after repeated abuse")]
+    IpBanned,
     #[error("The service is temporarily unavailable")]
     Unavailable,
     #[error("The request took too long")]
@@ -92,7 +94,7 @@ impl ApiError {
             Validation(_) | InvalidJson(_) => StatusCode::BAD_REQUEST,
             Unauthorized | InvalidCredentials | TokenInvalid | TokenExpired | TokenRevoked
             | InvalidMfaCode => StatusCode::UNAUTHORIZED,
-            Forbidden | RegistrationClosed | MfaSetupRequired => StatusCode::FORBIDDEN,
+            Forbidden | RegistrationClosed | MfaSetupRequired | IpBanned => StatusCode::FORBIDDEN,
             NotFound | Hidden | NoRoute => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Conflict(_) => StatusCode::CONFLICT,
@@ -129,6 +131,7 @@ impl ApiError {
             UnsupportedMediaType(_) => "unsupported_media_type",
             AccountLocked => "account_locked",
             Throttled { .. } => "throttled",
+            IpBanned => "ip_banned",
             Unavailable => "unavailable",
             RequestTimeout => "request_timeout",
             Internal(_) => "internal_error",

@@ -17,6 +17,7 @@ pub mod http;
 pub mod ops;
 pub mod secrets;
 pub mod security;
+pub mod throttle;
 pub mod validate;
 
 /// `blogd --version`: the package version and the git commit it was built from.

@@ -19,6 +19,7 @@ use crate::http::context::Meta;
 use crate::http::json::{Json, OptionalJson};
 use crate::security::audit::{self, Actor};
 use crate::security::{EventKind, SecurityEvent};
+use crate::throttle::Class;
 use crate::validate::Validator;
 
 #[derive(Deserialize, ToSchema)]
@@ -267,7 +268,8 @@ pub async fn login(
     v.text("username", &body.username, 254);
     v.text("password", &body.password, policy::MAX_LENGTH);
     v.finish()?;
-    // The per-IP login throttle (throttling issue) hooks in here, before any hashing.
+    // Per address, before any hashing; every attempt counts, successful or not.
+    state.enforce(Class::Login, &meta, None)?;
 
     let login = body.username.trim().to_string();
     let lookup = login.clone();
@@ -333,6 +335,7 @@ pub async fn login_totp(
     v.text("mfa_token", &body.mfa_token, 4096);
     v.text("code", &body.code, 64);
     v.finish()?;
+    state.enforce(Class::Login, &meta, None)?;
     let now = state.clock.now();
     let user_id = tokens::verify_mfa(&state.keys(), body.mfa_token.trim(), now)?;
     let user = state
@@ -511,7 +514,8 @@ pub async fn register(
     if !state.config.auth.open_registration {
         return Err(ApiError::RegistrationClosed);
     }
-    // The per-IP registration throttle (throttling issue) hooks in here.
+    state.enforce(Class::Register, &meta, None)?;
+
     let account = create_account(
         &state,
         &meta,

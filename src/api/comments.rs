@@ -19,6 +19,7 @@ use crate::http::context::Meta;
 use crate::http::json::Json;
 use crate::http::pagination::{ListParams, Paginated};
 use crate::security::audit::{self, Actor};
+use crate::throttle::Class;
 use crate::validate::Validator;
 
 const MAX_BODY: usize = 5000;
@@ -102,6 +103,7 @@ pub async fn create(
     Path(slug): Path<String>,
     Json(body): Json<CreateComment>,
 ) -> Result<Response, ApiError> {
+    state.enforce(Class::Comment, &meta, caller.user_id())?;
     let mut v = Validator::new();
     v.text("body", &body.body, MAX_BODY);
     match &caller {

@@ -5,7 +5,7 @@
 
 use std::convert::Infallible;
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -18,6 +18,8 @@ pub struct RequestMeta {
     pub request_id: String,
     pub ip: Option<IpAddr>,
     user: OnceLock<(i64, Role)>,
+    /// The rate-limit decision closest to refusing this request, for `RateLimit-*`.
+    rate: Mutex<Option<crate::throttle::Decision>>,
 }
 
 impl RequestMeta {
@@ -26,6 +28,7 @@ impl RequestMeta {
             request_id,
             ip,
             user: OnceLock::new(),
+            rate: Mutex::new(None),
         }
     }
 
@@ -36,6 +39,23 @@ impl RequestMeta {
 
     pub fn user(&self) -> Option<(i64, Role)> {
         self.user.get().copied()
+    }
+
+    /// Records a limit's decision; the one with the fewest requests left (then the longest
+    /// wait) is the one the response describes.
+    pub fn note_rate(&self, decision: crate::throttle::Decision) {
+        let mut current = self.rate.lock().unwrap_or_else(|p| p.into_inner());
+        let closer = current.is_none_or(|c| {
+            (decision.remaining, std::cmp::Reverse(decision.reset_secs))
+                < (c.remaining, std::cmp::Reverse(c.reset_secs))
+        });
+        if closer {
+            *current = Some(decision);
+        }
+    }
+
+    pub fn rate(&self) -> Option<crate::throttle::Decision> {
+        *self.rate.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

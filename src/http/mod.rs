@@ -12,6 +12,7 @@ pub mod pagination;
 pub mod request_id;
 pub mod server;
 pub mod suspicious;
+pub mod throttle;
 pub mod tls;
 
 use axum::Router;
@@ -32,7 +33,8 @@ pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 
 /// The router with every layer, in request order (outermost first):
 /// trailing-slash normalisation → request id, client IP, hostile-traffic check, access log and
-/// error bodies → security headers → CORS → request deadline → panic guard → body size limit →
+/// error bodies → security headers → CORS (preflights end here, uncounted) → bans and
+/// throttle → request deadline → panic guard → body size limit →
 /// route → (extractors: caller, JSON, list parameters) → handler.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = crate::api::router().split_for_parts();
@@ -45,6 +47,10 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            throttle::layer,
         ))
         .layer(option_layer(cors))
         .layer(middleware::from_fn(headers::layer))

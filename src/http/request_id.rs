@@ -88,6 +88,15 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         });
     }
     let method = req.method().clone();
+    let logged_path = path_without_query_values(req.uri());
+    let user_agent: String = req
+        .headers()
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
     // The route template, not the raw path: bounded, and free of ids and query values.
     let route = req
         .extensions()
@@ -111,13 +120,23 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     span.in_scope(|| {
+        let bytes = response
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
         tracing::info!(
             target: "access",
+            request_id = %id,
             method = %method,
             route,
-            user_id = meta.user().map(|(id, _)| id),
+            path = %logged_path,
             status = response.status().as_u16(),
-            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            duration_ms = (started.elapsed().as_secs_f64() * 1e5).round() / 100.0,
+            bytes,
+            ip = meta.ip.map(|ip| ip.to_string()),
+            user_id = meta.user().map(|(id, _)| id),
+            user_agent = %user_agent,
             "request"
         );
     });
@@ -144,6 +163,34 @@ fn report_refusal(
         user: meta.user().map(|(id, role)| format!("user {id} ({role})")),
         detail: format!("{method} {route}: {what}"),
     });
+}
+
+/// The path with the query's parameter names but none of its values (`/p?q=&page=`): values
+/// can hold anything a client typed, tokens included, and never reach a log.
+fn path_without_query_values(uri: &axum::http::Uri) -> String {
+    let path: String = uri.path().chars().take(300).collect();
+    match uri.query() {
+        None => path,
+        Some(q) => {
+            let names: Vec<String> = q
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .take(20)
+                .map(|p| {
+                    format!(
+                        "{}=",
+                        p.split('=')
+                            .next()
+                            .unwrap_or("")
+                            .chars()
+                            .take(40)
+                            .collect::<String>()
+                    )
+                })
+                .collect();
+            format!("{path}?{}", names.join("&"))
+        }
+    }
 }
 
 fn is_json(response: &Response) -> bool {

@@ -38,8 +38,12 @@ pub fn running(data_dir: &Path) -> Option<i32> {
 
 /// Asks the running server to reload its keys and certificates.
 pub fn send_reload(pid: i32) -> std::io::Result<()> {
-    // SAFETY: sending SIGHUP to a pid has no memory-safety preconditions.
-    if unsafe { libc::kill(pid, libc::SIGHUP) } == 0 {
+    send_signal(pid, libc::SIGHUP)
+}
+
+pub fn send_signal(pid: i32, signal: i32) -> std::io::Result<()> {
+    // SAFETY: sending a signal to a pid has no memory-safety preconditions.
+    if unsafe { libc::kill(pid, signal) } == 0 {
         Ok(())
     } else {
         Err(std::io::Error::last_os_error())

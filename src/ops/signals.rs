@@ -7,9 +7,19 @@ use crate::app::AppState;
 
 pub fn spawn_reload_on_sighup(state: AppState) -> std::io::Result<()> {
     let mut hangups = signal(SignalKind::hangup())?;
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    let rotating = state.clone();
     tokio::spawn(async move {
         while hangups.recv().await.is_some() {
             reload(&state);
+        }
+    });
+    // SIGUSR1: rotate the log files now (`blogd rotate logs`).
+    tokio::spawn(async move {
+        while usr1.recv().await.is_some() {
+            if let Some(logs) = rotating.logs.get() {
+                logs.rotate_now();
+            }
         }
     });
     Ok(())

@@ -14,6 +14,7 @@ use tokio::sync::{broadcast, mpsc};
 use utoipa::ToSchema;
 
 use crate::db::{Db, StoreError};
+use crate::throttle::Throttle;
 
 /// Events waiting to be stored.
 const QUEUE: usize = 4096;
@@ -38,9 +39,25 @@ pub enum EventKind {
     MfaFailed,
     /// Probes, path traversal, scanner user agents.
     SuspiciousRequest,
+    /// An address was banned (automatically or by the operator).
+    IpBanned,
 }
 
 impl EventKind {
+    /// Whether the event counts as a strike towards banning its address. Refusals that
+    /// honest clients cause (an expired token, a 403) do not.
+    pub fn is_strike(self) -> bool {
+        matches!(
+            self,
+            EventKind::LoginFailed
+                | EventKind::MfaFailed
+                | EventKind::TokenInvalid
+                | EventKind::RefreshTokenReuse
+                | EventKind::AdminIpRefused
+                | EventKind::SuspiciousRequest
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::LoginFailed => "login_failed",
@@ -53,6 +70,7 @@ impl EventKind {
             EventKind::AdminIpRefused => "admin_ip_refused",
             EventKind::MfaFailed => "mfa_failed",
             EventKind::SuspiciousRequest => "suspicious_request",
+            EventKind::IpBanned => "ip_banned",
         }
     }
 }
@@ -73,11 +91,13 @@ pub struct SecurityEvents {
     live: broadcast::Sender<SecurityEvent>,
     store: mpsc::Sender<SecurityEvent>,
     dropped: Arc<AtomicU64>,
+    /// Where strikes go (bans).
+    throttle: Arc<Throttle>,
 }
 
 impl SecurityEvents {
     /// Starts the writer task (needs a Tokio runtime).
-    pub fn start(db: Db) -> SecurityEvents {
+    pub fn start(db: Db, throttle: Arc<Throttle>) -> SecurityEvents {
         let (live, _) = broadcast::channel(1024);
         let (store, queue) = mpsc::channel(QUEUE);
         tokio::spawn(write_batches(db, queue));
@@ -85,6 +105,24 @@ impl SecurityEvents {
             live,
             store,
             dropped: Arc::new(AtomicU64::new(0)),
+            throttle,
+        }
+    }
+
+    /// Counts a strike against an address, and reports the ban it may start.
+    pub fn strike(&self, ip: IpAddr, time: i64, reason: &str) {
+        if let Some(ban) = self.throttle.bans.strike(ip, time, reason) {
+            self.emit(SecurityEvent {
+                kind: EventKind::IpBanned,
+                time,
+                ip: Some(ip),
+                user: None,
+                detail: format!(
+                    "banned until {} ({})",
+                    crate::clock::rfc3339(ban.until),
+                    ban.reason
+                ),
+            });
         }
     }
 
@@ -97,6 +135,9 @@ impl SecurityEvents {
             detail = %event.detail,
             "security event"
         );
+        if let (true, Some(ip)) = (event.kind.is_strike(), event.ip) {
+            self.strike(ip, event.time, event.kind.as_str());
+        }
         let _ = self.live.send(event.clone());
         if self.store.try_send(event).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);

@@ -1,0 +1,105 @@
+//! The throttle layer: refuses banned addresses, counts each request against its class
+//! (anonymous per address, authenticated per user, writes per user or address), and puts
+//! `RateLimit-*` headers on every response a limit counted, describing the limit closest to
+//! refusing (handlers add theirs, for sign-in, sign-up and comments, through the request meta).
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderName, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::context::RequestMeta;
+use crate::app::AppState;
+use crate::auth::tokens;
+use crate::error::ApiError;
+use crate::throttle::{Class, Decision, key_for};
+
+const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+
+/// Probes that must answer whatever happens.
+fn never_throttled(path: &str) -> bool {
+    path == "/healthz" || path == "/readyz"
+}
+
+/// The user a bearer token names, if its signature checks out (revocation is the auth
+/// extractor's job; here a forged token simply counts as anonymous).
+fn token_user(state: &AppState, req: &Request) -> Option<i64> {
+    let header = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = header.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    tokens::verify(&state.keys(), token.trim(), state.clock.now())
+        .ok()?
+        .sub
+        .parse()
+        .ok()
+}
+
+pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if never_throttled(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let Some(meta) = req.extensions().get::<Arc<RequestMeta>>().cloned() else {
+        return next.run(req).await;
+    };
+    let ip = meta.ip;
+    if let Some(ip) = ip {
+        if state.throttle.bans.active(ip, state.clock.now()).is_some() {
+            return ApiError::IpBanned.into_response();
+        }
+    }
+    let user = token_user(&state, &req);
+    let key = key_for(user, ip);
+    let now = state.clock.monotonic_ns();
+    let general = if user.is_some() {
+        Class::Authenticated
+    } else {
+        Class::Anonymous
+    };
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let classes: &[Class] = if writes {
+        &[general, Class::Write]
+    } else {
+        &[general]
+    };
+    for class in classes {
+        if let Some(decision) = state.throttle.check(*class, &key, ip, now) {
+            meta.note_rate(decision);
+            if !decision.allowed {
+                state.throttle_hit(ip, *class);
+                let mut response = ApiError::Throttled {
+                    retry_after: decision.retry_after_secs,
+                }
+                .into_response();
+                add_headers(&mut response, &meta);
+                return response;
+            }
+        }
+    }
+    let mut response = next.run(req).await;
+    add_headers(&mut response, &meta);
+    response
+}
+
+/// `RateLimit-*` of the limit closest to refusing this request, if any limit counted it.
+fn add_headers(response: &mut Response, meta: &RequestMeta) {
+    let Some(Decision {
+        limit,
+        remaining,
+        reset_secs,
+        ..
+    }) = meta.rate()
+    else {
+        return;
+    };
+    let headers = response.headers_mut();
+    headers.insert(LIMIT, HeaderValue::from(limit));
+    headers.insert(REMAINING, HeaderValue::from(remaining));
+    headers.insert(RESET, HeaderValue::from(reset_secs));
+}

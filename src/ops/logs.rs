@@ -1,0 +1,124 @@
+//! Logging: three JSON-lines files in `log.dir`, like the seeds' Django setup —
+//! `app.log` (everything at `log.level` except access lines), `access.log` (one line per
+//! request), `security.log` (security events only) — each rotated by size and daily, and an
+//! optional human-readable copy on standard output.
+//!
+//! Files are written by tracing-appender's non-blocking worker (a full buffer drops lines
+//! rather than stalling requests). Nothing logged ever contains a password, token, secret,
+//! Authorization header or cookie: requests are logged by route, path and query *names* only,
+//! and no code path logs bodies or credentials.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::filter::{EnvFilter, FilterFn, LevelFilter};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, fmt};
+
+use super::rotating::{LogHealth, RotatingFile};
+use crate::config::Config;
+
+/// The log target of access lines and of security events.
+pub const ACCESS: &str = "access";
+pub const SECURITY: &str = "security";
+
+/// Keeps the writers alive and lets the operator rotate them.
+pub struct Logs {
+    files: Vec<RotatingFile>,
+    pub health: Arc<LogHealth>,
+    _guards: Vec<WorkerGuard>,
+}
+
+impl Logs {
+    /// Rotates every file now.
+    pub fn rotate_now(&self) {
+        for file in &self.files {
+            file.rotate_now();
+        }
+        tracing::info!("log files rotated");
+    }
+}
+
+pub fn dir(config: &Config) -> PathBuf {
+    config
+        .log
+        .dir
+        .as_path()
+        .map_or_else(|| config.storage.data_dir.join("logs"), |d| d.to_path_buf())
+}
+
+/// Installs the global subscriber. Call once, early in `serve`.
+pub fn init(config: &Config) -> anyhow::Result<Logs> {
+    let dir = dir(config);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| anyhow::anyhow!("cannot create the log directory {}: {e}", dir.display()))?;
+    let health = Arc::new(LogHealth::default());
+    let level: LevelFilter = config
+        .log
+        .level
+        .as_str()
+        .parse()
+        .unwrap_or(LevelFilter::INFO);
+    let mut files = Vec::new();
+    let mut guards = Vec::new();
+    let mut writer = |name: &str| {
+        let file = RotatingFile::new(
+            dir.join(name),
+            config.log.max_size.0,
+            config.log.keep as usize,
+            config.log.daily,
+            health.clone(),
+        );
+        files.push(file.clone());
+        let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .lossy(true)
+            .finish(file);
+        guards.push(guard);
+        writer
+    };
+    let app = fmt::layer()
+        .json()
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(writer("app.log"))
+        .with_filter(FilterFn::new(|meta| meta.target() != ACCESS))
+        .with_filter(level);
+    let access = fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_writer(writer("access.log"))
+        .with_filter(FilterFn::new(|meta| meta.target() == ACCESS));
+    let security = fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(writer("security.log"))
+        .with_filter(FilterFn::new(|meta| meta.target() == SECURITY));
+    // BLOGD_LOG takes a full filter (`blogd=debug,hyper=info`) for debugging, on stdout.
+    let stdout = config.log.stdout.then(|| {
+        let filter = std::env::var("BLOGD_LOG")
+            .ok()
+            .and_then(|f| EnvFilter::try_new(f).ok())
+            .unwrap_or_else(|| EnvFilter::new(config.log.level.as_str()));
+        fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(filter)
+    });
+    tracing_subscriber::registry()
+        .with(app)
+        .with(access)
+        .with(security)
+        .with(stdout)
+        .try_init()
+        .ok();
+    Ok(Logs {
+        files,
+        health,
+        _guards: guards,
+    })
+}
