@@ -444,7 +444,8 @@ pub fn load(
         .into_iter()
         .filter(|(name, _)| name.starts_with("BLOGD_") && !NON_KEY_ENV.contains(&name.as_str()))
         .collect();
-    env.sort();
+    // By name only, stably: of two values for one name, the later one wins.
+    env.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, raw) in env {
         let (key, default) = keys
             .iter()

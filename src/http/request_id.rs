@@ -120,11 +120,9 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     span.in_scope(|| {
-        let bytes = response
-            .headers()
-            .get(axum::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
+        // The body's size as far as it is known before it is sent (streams: what is known).
+        let hint = axum::body::HttpBody::size_hint(response.body());
+        let bytes = hint.exact().unwrap_or(hint.lower());
         tracing::info!(
             target: "access",
             request_id = %id,
