@@ -10,6 +10,7 @@
 pub mod comments;
 pub mod media;
 pub mod migrate;
+pub mod outbox;
 pub mod posts;
 pub mod sessions;
 pub mod taxonomy;

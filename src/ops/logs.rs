@@ -105,9 +105,7 @@ pub fn init(config: &Config) -> anyhow::Result<Logs> {
             .ok()
             .and_then(|f| EnvFilter::try_new(f).ok())
             .unwrap_or_else(|| EnvFilter::new(config.log.level.as_str()));
-        fmt::layer()
-            .with_writer(std::io::stderr)
-            .with_filter(filter)
+                fmt::layer().with_writer(std::io::stdout).with_filter(filter)
     });
     tracing_subscriber::registry()
         .with(app)
