@@ -15,7 +15,9 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{Db, users};
 use crate::http::tls::Tls;
-use crate::secrets;
+use crate::ops::analytics::Analytics;
+use crate::ops::health::DiskProbe;
+use crate::secrets::{self, SharedSecret};
 use crate::security::SecurityEvents;
 use crate::throttle::{Class, Throttle};
 
@@ -34,7 +36,53 @@ pub struct AppInner {
     pub tls: Option<Arc<Tls>>,
     /// The log files, once `serve` has set them up (not in tests or shell commands).
     pub logs: std::sync::OnceLock<Arc<crate::ops::logs::Logs>>,
+    /// The page-view queue and its writer.
+    pub analytics: Analytics,
+    /// Wakes the webhook worker when a post change queued a delivery.
+    pub webhooks_wake: tokio::sync::Notify,
     keys: RwLock<Arc<KeyRing>>,
+    shared: RwLock<Arc<SharedKeys>>,
+    disk: RwLock<Arc<dyn DiskProbe>>,
+}
+
+/// The HMAC secrets shared with the front end, as accepted now.
+pub struct SharedKeys {
+    pub analytics: SharedSecret,
+    pub revalidate: SharedSecret,
+}
+
+impl SharedKeys {
+    /// From the secrets file, with configured values (checked for strength) taking precedence.
+    fn load(config: &Config, file: &secrets::SecretsFile) -> anyhow::Result<SharedKeys> {
+        let pick = |key: &str,
+                    configured: &crate::config::Secret,
+                    stored: &SharedSecret|
+         -> anyhow::Result<SharedSecret> {
+            match configured.expose() {
+                Some(value) => {
+                    secrets::check_configured(key, value)?;
+                    Ok(SharedSecret {
+                        current: value.to_string(),
+                        previous: String::new(),
+                        previous_until: 0,
+                    })
+                }
+                None => Ok(stored.clone()),
+            }
+        };
+        Ok(SharedKeys {
+            analytics: pick(
+                "analytics.secret",
+                &config.analytics.secret,
+                &file.analytics,
+            )?,
+            revalidate: pick(
+                "webhooks.revalidate_secret",
+                &config.webhooks.revalidate_secret,
+                &file.revalidate,
+            )?,
+        })
+    }
 }
 
 /// Cheap to clone; every handler gets one.
@@ -70,6 +118,8 @@ impl AppState {
             config.auth.jwt_secret.expose().is_none(),
         )?;
         let keys = KeyRing::load(&config, &secrets, now)?;
+        let shared = SharedKeys::load(&config, &secrets)?;
+        crate::ops::metrics::handle();
         let sealer = Sealer::from_hex(&secrets.totp_key)?;
         let revocations = Revocations::new(config.auth.access_ttl.0);
         revocations.load(&db, now)?;
@@ -81,6 +131,8 @@ impl AppState {
         } else {
             None
         };
+        let db_for_analytics = db.clone();
+        let config_queue = config.analytics.queue_size as usize;
         let state = AppState(Arc::new(AppInner {
             config,
             db,
@@ -93,7 +145,11 @@ impl AppState {
             sealer,
             tls,
             logs: std::sync::OnceLock::new(),
+            analytics: Analytics::start(db_for_analytics, config_queue),
+            webhooks_wake: tokio::sync::Notify::new(),
             keys: RwLock::new(Arc::new(keys)),
+            shared: RwLock::new(Arc::new(shared)),
+            disk: RwLock::new(crate::ops::health::default_probe()),
         }));
         Ok((state, first_admin))
     }
@@ -107,10 +163,29 @@ impl AppState {
             self.config.auth.jwt_secret.expose().is_none(),
         )?;
         let ring = KeyRing::load(&self.config, &secrets, now)?;
+        let shared = SharedKeys::load(&self.config, &secrets)?;
         let mut kids = ring.kids();
         kids.sort();
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ring);
+        *self.shared.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(shared);
         Ok(kids)
+    }
+
+    /// The analytics and revalidation secrets in force now.
+    pub fn shared_secrets(&self) -> Arc<SharedKeys> {
+        self.shared
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The probe the disk health check uses (replaceable, for tests).
+    pub fn disk_probe(&self) -> Arc<dyn DiskProbe> {
+        self.disk.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set_disk_probe(&self, probe: Arc<dyn DiskProbe>) {
+        *self.disk.write().unwrap_or_else(|p| p.into_inner()) = probe;
     }
 
     /// The scheme clients reach this server with, for absolute links.
@@ -120,6 +195,8 @@ impl AppState {
 
     /// A request was refused by a limit: a strike against its address.
     pub fn throttle_hit(&self, ip: Option<std::net::IpAddr>, class: Class) {
+        metrics::counter!("throttled_total", "class" => format!("{class:?}").to_lowercase())
+            .increment(1);
         if let Some(ip) = ip {
             self.security
                 .strike(ip, self.clock.now(), &format!("throttled ({class:?})"));

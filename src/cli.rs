@@ -52,6 +52,32 @@ pub enum Command {
     /// TLS certificates.
     #[command(subcommand)]
     Tls(TlsCommand),
+    /// Secrets the front end needs a copy of.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// The revalidation webhook outbox.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretsCommand {
+    /// Print a shared secret, to configure the front end with.
+    Show {
+        #[arg(value_parser = ["analytics", "revalidate"])]
+        which: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WebhooksCommand {
+    /// The latest deliveries (all, or one status: pending, delivered, dead).
+    List {
+        #[arg(long, value_parser = ["pending", "delivered", "dead"])]
+        status: Option<String>,
+    },
+    /// Put a pending or dead delivery back in line now.
+    Retry { id: i64 },
 }
 
 #[derive(Subcommand, Debug)]
@@ -67,6 +93,10 @@ pub enum RotateCommand {
     Jwt,
     /// Rotate the running server's log files now (SIGUSR1).
     Logs,
+    /// New analytics secret; the old one is accepted for 24 hours more.
+    Analytics,
+    /// New revalidation-webhook secret (the old one is kept 24 hours for reference).
+    Revalidate,
 }
 
 #[derive(Subcommand, Debug)]
@@ -188,6 +218,95 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Secrets(SecretsCommand::Show { which }) => {
+            let config = load_config(&cli, None)?;
+            crate::app::ensure_data_dir(&config)?;
+            let now = crate::clock::Clock::default().now();
+            let file = crate::secrets::load_or_create(
+                &config.secrets_path(),
+                now,
+                config.auth.jwt_secret.expose().is_none(),
+            )?;
+            let (configured, stored) = match which.as_str() {
+                "analytics" => (config.analytics.secret.expose(), &file.analytics.current),
+                _ => (
+                    config.webhooks.revalidate_secret.expose(),
+                    &file.revalidate.current,
+                ),
+            };
+            println!("{}", configured.unwrap_or(stored));
+            Ok(())
+        }
+        Command::Webhooks(command) => {
+            let config = load_config(&cli, None)?;
+            let db = Db::open(&config.database_path())?;
+            match command {
+                WebhooksCommand::List { status } => {
+                    let rows =
+                        db.read_blocking(|c| crate::db::outbox::list(c, status.as_deref(), 100))?;
+                    println!(
+                        "{:<6} {:<16} {:<10} {:<8} {:<22} {}",
+                        "ID", "EVENT", "STATUS", "TRIES", "NEXT TRY", "SLUG / LAST ERROR"
+                    );
+                    for d in rows {
+                        println!(
+                            "{:<6} {:<16} {:<10} {:<8} {:<22} {}{}",
+                            d.id,
+                            d.event,
+                            d.status,
+                            d.attempts,
+                            if d.status == "pending" {
+                                crate::clock::rfc3339(d.next_attempt_at)
+                            } else {
+                                "-".into()
+                            },
+                            d.slug,
+                            d.last_error.map(|e| format!(" ({e})")).unwrap_or_default()
+                        );
+                    }
+                }
+                WebhooksCommand::Retry { id } => {
+                    let now = crate::clock::Clock::default().now();
+                    db.write_blocking(|tx| crate::db::outbox::retry(tx, *id, now))
+                        .map_err(|e| match e {
+                            StoreError::NotFound => {
+                                anyhow::anyhow!("no pending or dead delivery {id}")
+                            }
+                            other => anyhow::anyhow!(other),
+                        })?;
+                    println!("delivery {id} is due now; a running server sends it within seconds");
+                }
+            }
+            Ok(())
+        }
+        Command::Rotate(which @ (RotateCommand::Analytics | RotateCommand::Revalidate)) => {
+            let config = load_config(&cli, None)?;
+            crate::app::ensure_data_dir(&config)?;
+            let (shared, name) = match which {
+                RotateCommand::Analytics => (crate::secrets::Shared::Analytics, "analytics"),
+                _ => (crate::secrets::Shared::Revalidate, "revalidate"),
+            };
+            let now = crate::clock::Clock::default().now();
+            let secret =
+                crate::secrets::rotate_shared(&config.secrets_path(), shared, now, 86_400)?;
+            let db = Db::open(&config.database_path())?;
+            db.write_blocking(|tx| {
+                crate::security::audit::record(
+                    tx,
+                    &crate::security::audit::Actor::Named("cli".into()),
+                    "key.rotate",
+                    Some(&format!("secret:{name}")),
+                    &Default::default(),
+                    now,
+                )
+            })?;
+            println!("new {name} secret (the previous one is accepted for 24 hours):\n{secret}");
+            if let Some(pid) = crate::ops::pidfile::running(&config.storage.data_dir) {
+                crate::ops::pidfile::send_reload(pid)?;
+                println!("told the running server (pid {pid}) to reload its secrets");
+            }
+            Ok(())
+        }
         Command::Rotate(RotateCommand::Logs) => {
             let config = load_config(&cli, None)?;
             let pid = crate::ops::pidfile::running(&config.storage.data_dir).ok_or_else(|| {
@@ -242,6 +361,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
         crate::ops::maintenance::spawn(state.clone());
         crate::http::tls::spawn_watcher(state.clone());
         crate::http::tls::acme::spawn(state.clone());
+        crate::ops::webhooks::spawn(state.clone());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         if let Some(redirect) = redirect {
             let mut stop = stop_rx.clone();
@@ -258,11 +378,17 @@ fn serve(config: Config) -> anyhow::Result<()> {
         let base = crate::http::server::base_url(&state, local);
         tracing::info!(%local, version = crate::VERSION, "blogd listening");
         println!("blogd listening on {base} (API docs: {base}/api/docs/)");
-        crate::http::server::serve(state, listener, async move {
+        crate::http::server::serve(state.clone(), listener, async move {
             crate::http::server::shutdown_signal().await;
             let _ = stop_tx.send(true);
         })
         .await?;
+        // Requests are done: store every accepted page view, then leave a tidy database.
+        state.analytics.drain().await;
+        if let Err(err) = state.db.checkpoint().await {
+            tracing::warn!(error = %err, "WAL checkpoint at shutdown failed");
+        }
+        tracing::info!("stopped");
         drop(stop_rx);
         Ok(())
     })

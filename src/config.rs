@@ -33,6 +33,9 @@ pub struct Config {
     pub tls: TlsConfig,
     pub throttle: ThrottleConfig,
     pub cors: CorsConfig,
+    pub metrics: MetricsConfig,
+    pub analytics: AnalyticsConfig,
+    pub webhooks: WebhooksConfig,
     pub site: SiteConfig,
 }
 
@@ -85,6 +88,27 @@ pub struct ThrottleConfig {
 #[serde(deny_unknown_fields)]
 pub struct CorsConfig {
     pub allowed_origins: Vec<Origin>,
+}
+
+/// An http(s) URL that may be left empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OptionalUrl(pub Option<String>);
+
+impl<'de> Deserialize<'de> for OptionalUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(OptionalUrl(None));
+        }
+        if crate::validate::is_http_url(text) {
+            Ok(OptionalUrl(Some(text.to_string())))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "`{text}` is not an http:// or https:// URL"
+            )))
+        }
+    }
 }
 
 /// A path that may be left empty.
@@ -218,6 +242,59 @@ pub struct AuthConfig {
 pub struct SiteConfig {
     pub base_url: BaseUrl,
     pub title: String,
+    pub post_path: PostPath,
+}
+
+/// `site.post_path`: an absolute path containing `{slug}` once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostPath(pub String);
+
+impl PostPath {
+    pub fn for_slug(&self, slug: &str) -> String {
+        self.0.replace("{slug}", slug)
+    }
+
+    /// The slug in a path made by this pattern, if it is one.
+    pub fn slug_of<'a>(&self, path: &'a str) -> Option<&'a str> {
+        let (prefix, suffix) = self.0.split_once("{slug}")?;
+        let slug = path.strip_prefix(prefix)?.strip_suffix(suffix)?;
+        (!slug.is_empty() && !slug.contains('/')).then_some(slug)
+    }
+}
+
+impl<'de> Deserialize<'de> for PostPath {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if !text.starts_with('/') || text.matches("{slug}").count() != 1 {
+            return Err(serde::de::Error::custom(format!(
+                "`{text}` must start with / and contain {{slug}} once"
+            )));
+        }
+        Ok(PostPath(text))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub allow: Vec<Cidr>,
+    pub token: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyticsConfig {
+    pub secret: Secret,
+    pub queue_size: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    pub revalidate_url: OptionalUrl,
+    pub revalidate_secret: Secret,
+    pub max_attempts: u32,
+    pub timeout: HumanDuration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

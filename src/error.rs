@@ -68,6 +68,8 @@ pub enum ApiError {
     Throttled { retry_after: u64 },
     #[error("This address is banned for a while after repeated abuse")]
     IpBanned,
+    #[error("The request signature is missing or wrong")]
+    InvalidSignature,
     #[error("The service is temporarily unavailable")]
     Unavailable,
     #[error("The request took too long")]
@@ -94,7 +96,9 @@ impl ApiError {
             Validation(_) | InvalidJson(_) => StatusCode::BAD_REQUEST,
             Unauthorized | InvalidCredentials | TokenInvalid | TokenExpired | TokenRevoked
             | InvalidMfaCode => StatusCode::UNAUTHORIZED,
-            Forbidden | RegistrationClosed | MfaSetupRequired | IpBanned => StatusCode::FORBIDDEN,
+            Forbidden | RegistrationClosed | MfaSetupRequired | IpBanned | InvalidSignature => {
+                StatusCode::FORBIDDEN
+            }
             NotFound | Hidden | NoRoute => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Conflict(_) => StatusCode::CONFLICT,
@@ -132,6 +136,7 @@ impl ApiError {
             AccountLocked => "account_locked",
             Throttled { .. } => "throttled",
             IpBanned => "ip_banned",
+            InvalidSignature => "invalid_signature",
             Unavailable => "unavailable",
             RequestTimeout => "request_timeout",
             Internal(_) => "internal_error",

@@ -25,15 +25,92 @@ pub struct JwtKey {
     pub created_at: i64,
 }
 
+/// An HMAC secret shared with a front end, and the one it replaced, still accepted until
+/// `previous_until` so a rotation breaks nothing while the front end is updated.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedSecret {
+    pub current: String,
+    #[serde(default)]
+    pub previous: String,
+    #[serde(default)]
+    pub previous_until: i64,
+}
+
+impl SharedSecret {
+    fn fresh() -> SharedSecret {
+        SharedSecret {
+            current: random_hex(32),
+            previous: String::new(),
+            previous_until: 0,
+        }
+    }
+
+    /// Secrets a signature may be made with at `now`: the current one, and the previous one
+    /// during its grace period.
+    pub fn accepted(&self, now: i64) -> Vec<&str> {
+        let mut keys = vec![self.current.as_str()];
+        if !self.previous.is_empty() && now < self.previous_until {
+            keys.push(self.previous.as_str());
+        }
+        keys
+    }
+}
+
+/// Which shared secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shared {
+    Analytics,
+    Revalidate,
+}
+
 #[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretsFile {
     /// Key that encrypts TOTP secrets at rest (64 hex characters).
     #[serde(default)]
     pub totp_key: String,
+    /// Signs `X-Signature` of analytics page views (the front end holds it too).
+    #[serde(default)]
+    pub analytics: SharedSecret,
+    /// Signs the revalidation webhook.
+    #[serde(default)]
+    pub revalidate: SharedSecret,
     /// Oldest first. Empty when `auth.jwt_secret` is configured instead.
     #[serde(default)]
     pub jwt_keys: Vec<JwtKey>,
+}
+
+impl SecretsFile {
+    pub fn shared(&self, which: Shared) -> &SharedSecret {
+        match which {
+            Shared::Analytics => &self.analytics,
+            Shared::Revalidate => &self.revalidate,
+        }
+    }
+
+    fn shared_mut(&mut self, which: Shared) -> &mut SharedSecret {
+        match which {
+            Shared::Analytics => &mut self.analytics,
+            Shared::Revalidate => &mut self.revalidate,
+        }
+    }
+}
+
+/// Replaces a shared secret; the old one stays accepted for `grace_secs`. Returns the new one.
+pub fn rotate_shared(
+    path: &Path,
+    which: Shared,
+    now: i64,
+    grace_secs: i64,
+) -> anyhow::Result<String> {
+    let mut file = load_or_create(path, now, false)?;
+    let secret = file.shared_mut(which);
+    secret.previous = std::mem::replace(&mut secret.current, random_hex(32));
+    secret.previous_until = now + grace_secs;
+    let current = secret.current.clone();
+    write(path, &file)?;
+    Ok(current)
 }
 
 /// Values people paste from tutorials. A configured secret containing one is refused.
@@ -119,6 +196,12 @@ pub fn load_or_create(path: &Path, now: i64, want_jwt: bool) -> anyhow::Result<S
     if file.totp_key.is_empty() {
         file.totp_key = random_hex(32);
         changed = true;
+    }
+    for which in [Shared::Analytics, Shared::Revalidate] {
+        if file.shared(which).current.is_empty() {
+            *file.shared_mut(which) = SharedSecret::fresh();
+            changed = true;
+        }
     }
     if want_jwt && file.jwt_keys.is_empty() {
         file.jwt_keys.push(new_jwt_key(now));
@@ -254,6 +337,25 @@ mod tests {
             kids,
             [second, third],
             "the first key's tokens have all expired: dropped"
+        );
+    }
+
+    #[test]
+    fn shared_secret_rotation_keeps_the_old_one_for_a_while() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets.toml");
+        let before = load_or_create(&path, 1000, true).unwrap().analytics.current;
+        assert_eq!(before.len(), 64);
+        let after = rotate_shared(&path, Shared::Analytics, 2000, 3600).unwrap();
+        let file = load_or_create(&path, 2000, true).unwrap();
+        assert_eq!(
+            file.analytics.accepted(2000),
+            [after.as_str(), before.as_str()]
+        );
+        assert_eq!(file.analytics.accepted(2000 + 3600), [after.as_str()]);
+        assert_ne!(
+            file.revalidate.current, after,
+            "the other secret is untouched"
         );
     }
 

@@ -1,18 +1,20 @@
-//! Liveness and readiness probes.
-
-use std::time::Duration;
+//! Liveness, readiness, the detailed health check and Prometheus metrics.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
+use super::NotFound;
 use crate::app::AppState;
 use crate::db::migrate;
-
-/// How long readiness waits for the database before calling it down.
-const DB_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+use crate::error::ApiError;
+use crate::http::context::Meta;
+use crate::ops::health::{self, HealthReport, Status};
 
 #[derive(Serialize, ToSchema)]
 pub struct Liveness {
@@ -26,7 +28,7 @@ pub struct Readiness {
     pub status: String,
     /// The database schema version, when the database answered.
     pub schema_version: Option<i64>,
-    /// Why the server is not ready (`database`, `migrations`), when it is not.
+    /// What is not ready (`database`, `disk`), when something is not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -40,28 +42,86 @@ pub async fn healthz() -> Json<Liveness> {
     })
 }
 
-/// Readiness: 200 when the database answers and its schema is current, else 503.
+/// Readiness: 200 when the database answers with the current schema and the disk has room,
+/// else 503.
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses(
         (status = 200, description = "Ready to serve", body = Readiness),
-        (status = 503, description = "Not ready (database down or migrations pending)", body = Readiness),
+        (status = 503, description = "Not ready (database down, migrations pending, disk full)", body = Readiness),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let probe = state.db.read(|conn| Ok(migrate::schema_version(conn)?));
-    let (status, version, reason) = match tokio::time::timeout(DB_PROBE_TIMEOUT, probe).await {
-        Ok(Ok(v)) if v == migrate::latest_version() => (StatusCode::OK, Some(v), None),
-        Ok(Ok(v)) => (StatusCode::SERVICE_UNAVAILABLE, Some(v), Some("migrations")),
-        Ok(Err(_)) | Err(_) => (StatusCode::SERVICE_UNAVAILABLE, None, Some("database")),
-    };
+    let report = health::run(&state, true).await;
+    let schema_version = state
+        .db
+        .read(|c| Ok(migrate::schema_version(c)?))
+        .await
+        .ok();
+    let failing: Vec<&str> = report
+        .checks
+        .iter()
+                .filter(|(_, c)| c["status"] == "unhealthy")
+        .map(|(name, c)| if c["error"] == "migrations" { "migrations" } else { name.as_str() })
+        .collect();
+    let ready = failing.is_empty();
     let body = Readiness {
-        status: if status == StatusCode::OK {
-            "ready"
-        } else {
-            "unavailable"
-        }
-        .into(),
-        schema_version: version,
-        reason: reason.map(str::to_string),
+        status: if ready { "ready" } else { "unavailable" }.into(),
+        schema_version,
+        reason: (!ready).then(|| failing.join(",")),
     };
-    (status, Json(body))
+    (
+        if ready {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        Json(body),
+    )
+}
+
+/// The detailed health check: database latency, disk, backups, webhooks, TLS, logs, uptime.
+/// 503 when unhealthy. Holds no secrets, paths or internal errors.
+#[utoipa::path(get, path = "/api/healthcheck", tag = "health",
+    responses(
+        (status = 200, description = "Healthy or degraded", body = HealthReport),
+        (status = 503, description = "Unhealthy", body = HealthReport),
+    ))]
+pub async fn healthcheck(State(state): State<AppState>) -> (StatusCode, Json<HealthReport>) {
+    let report = health::run(&state, false).await;
+    let status = if report.status == Status::Unhealthy {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (status, Json(report))
+}
+
+/// Prometheus metrics (text format), for `metrics.allow` addresses or the `metrics.token`
+/// bearer token; everyone else gets 404.
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    security((), ("bearer" = [])),
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), NotFound))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    meta: Meta,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let from_allowed = meta
+        .ip()
+        .is_some_and(|ip| crate::cidr::any_contains(&state.config.metrics.allow, ip));
+    let with_token = state.config.metrics.token.expose().is_some_and(|token| {
+        headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| bool::from(given.as_bytes().ct_eq(token.as_bytes())))
+    });
+    if !(from_allowed || with_token) {
+        return Err(ApiError::NotFound);
+    }
+    let body = crate::ops::metrics::handle().render();
+    Ok((
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
+        .into_response())
 }

@@ -3,6 +3,7 @@
 //! exactly the routes that are served.
 
 pub mod account;
+pub mod analytics;
 pub mod auth;
 pub mod authors;
 pub mod categories;
@@ -73,6 +74,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(health::healthcheck))
+        .routes(routes!(health::metrics))
+        .routes(routes!(analytics::pageview))
+        .routes(routes!(analytics::summary))
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
         .routes(routes!(auth::login_totp))

@@ -14,7 +14,7 @@ use super::{
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::clock::parse_rfc3339;
-use crate::content::access::{can_view, check_can_edit};
+use crate::content::access::{EffectiveStatus, can_view, check_can_edit};
 use crate::content::markdown;
 use crate::db::StoreError;
 use crate::db::posts::{
@@ -433,10 +433,13 @@ pub async fn create(
     let now = state.clock.now();
     let new = body.into_new_post(now).await?;
     let origin = meta.origin();
+    let hook = Revalidation::for_state(&state);
     let record = state
         .db
         .write(move |tx| {
             let slug = posts::insert(tx, author_id, &new, now)?;
+            let created = posts::get(tx, &slug, now)?;
+            hook.changed(tx, None, Some(&created), now)?;
             audit::record(
                 tx,
                 &Actor::User(author_id),
@@ -448,6 +451,7 @@ pub async fn create(
             posts::get(tx, &slug, now)
         })
         .await?;
+    state.webhooks_wake.notify_one();
     with_etag(StatusCode::CREATED, &record.post, true)
 }
 
@@ -475,6 +479,7 @@ pub async fn update(
     let if_match = conditional::if_match(&headers);
     let now = state.clock.now();
     let origin = meta.origin();
+    let hook = Revalidation::for_state(&state);
     let record = state
         .db
         .write(move |tx| {
@@ -483,6 +488,8 @@ pub async fn update(
             unchanged_since(&current.post, if_match.as_deref())?;
             resolve_publication(&mut patch, &current, now)?;
             let slug = posts::update(tx, current.id, &patch, now)?;
+            let changed = posts::get(tx, &slug, now)?;
+            hook.changed(tx, Some(&current), Some(&changed), now)?;
             audit::record(
                 tx,
                 &actor,
@@ -494,6 +501,7 @@ pub async fn update(
             posts::get(tx, &slug, now)
         })
         .await?;
+    state.webhooks_wake.notify_one();
     with_etag(StatusCode::OK, &record.post, false)
 }
 
@@ -544,6 +552,7 @@ pub async fn delete(
     let if_match = conditional::if_match(&headers);
     let now = state.clock.now();
     let origin = meta.origin();
+    let hook = Revalidation::for_state(&state);
     state
         .db
         .write(move |tx| {
@@ -551,6 +560,7 @@ pub async fn delete(
             check_can_edit(&caller, current.author_id, current.status)?;
             unchanged_since(&current.post, if_match.as_deref())?;
             posts::delete(tx, current.id)?;
+            hook.changed(tx, Some(&current), None, now)?;
             audit::record(
                 tx,
                 &actor,
@@ -561,5 +571,52 @@ pub async fn delete(
             )
         })
         .await?;
+    state.webhooks_wake.notify_one();
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Queues the revalidation webhook, in the transaction of the change, for every public page
+/// the change touches: a post that became, stayed or stopped being public.
+struct Revalidation {
+    enabled: bool,
+    post_path: crate::config::PostPath,
+}
+
+impl Revalidation {
+    fn for_state(state: &AppState) -> Revalidation {
+        Revalidation {
+            enabled: state.config.webhooks.revalidate_url.0.is_some(),
+            post_path: state.config.site.post_path.clone(),
+        }
+    }
+
+    fn changed(
+        &self,
+        tx: &rusqlite::Connection,
+        before: Option<&posts::PostRecord>,
+        after: Option<&posts::PostRecord>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        fn public(r: Option<&posts::PostRecord>) -> Option<&str> {
+            r.filter(|r| r.status == EffectiveStatus::Published)
+                .map(|r| r.post.summary.slug.as_str())
+        }
+        let (was, is) = (public(before), public(after));
+        let queue = |event: &str, slug: &str| {
+            crate::db::outbox::enqueue(tx, event, slug, &self.post_path.for_slug(slug), now)
+        };
+        match (was, is) {
+            (None, Some(slug)) => queue("post.published", slug),
+            (Some(old), Some(new)) if old == new => queue("post.updated", new),
+            (Some(old), Some(new)) => {
+                queue("post.deleted", old)?;
+                queue("post.published", new)
+            }
+            (Some(old), None) => queue("post.deleted", old),
+            (None, None) => Ok(()),
+        }
+    }
 }

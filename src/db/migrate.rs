@@ -18,7 +18,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "accounts",
         include_str!("../../migrations/0002_accounts.sql"),
     ),
-        (3, "media", include_str!("../../migrations/0003_media.sql")),
+    (3, "media", include_str!("../../migrations/0003_media.sql")),
     (
         4,
         "analytics_webhooks",

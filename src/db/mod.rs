@@ -11,6 +11,7 @@ pub mod comments;
 pub mod media;
 pub mod migrate;
 pub mod outbox;
+pub mod pageviews;
 pub mod posts;
 pub mod sessions;
 pub mod taxonomy;
@@ -153,8 +154,15 @@ impl Db {
     {
         let pool = self.readers.clone();
         tokio::task::spawn_blocking(move || {
+            let waited = std::time::Instant::now();
             let conn = pool.get()?;
-            f(&conn)
+            metrics::histogram!("db_pool_wait_seconds", "kind" => "read")
+                .record(waited.elapsed().as_secs_f64());
+            let started = std::time::Instant::now();
+            let result = f(&conn);
+            metrics::histogram!("db_query_duration_seconds", "kind" => "read")
+                .record(started.elapsed().as_secs_f64());
+            result
         })
         .await
         .map_err(|e| StoreError::Other(e.into()))?
@@ -171,13 +179,32 @@ impl Db {
         tokio::task::spawn_blocking(move || {
             // A panic while holding the lock leaves the connection usable: the transaction
             // below was rolled back when it was dropped during unwinding.
+            let waited = std::time::Instant::now();
             let mut conn = writer
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
+            metrics::histogram!("db_pool_wait_seconds", "kind" => "write")
+                .record(waited.elapsed().as_secs_f64());
+            let started = std::time::Instant::now();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let value = f(&tx)?;
             tx.commit()?;
+            metrics::histogram!("db_query_duration_seconds", "kind" => "write")
+                .record(started.elapsed().as_secs_f64());
             Ok(value)
+        })
+        .await
+        .map_err(|e| StoreError::Other(e.into()))?
+    }
+
+    /// Folds the write-ahead log into the database file (at shutdown), so the file alone is
+    /// complete and the WAL does not grow unbounded.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = writer.lock().unwrap_or_else(|p| p.into_inner());
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+            Ok(())
         })
         .await
         .map_err(|e| StoreError::Other(e.into()))?

@@ -21,8 +21,7 @@ pub struct Delivery {
     pub last_error: Option<String>,
 }
 
-const SELECT: &str =
-    "SELECT id, event, slug, path, created_at, status, attempts, next_attempt_at, last_error FROM webhook_outbox";
+const SELECT: &str = "SELECT id, event, slug, path, created_at, status, attempts, next_attempt_at, last_error FROM webhook_outbox";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
@@ -39,7 +38,13 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
 }
 
 /// Queues a delivery (call inside the transaction of the change).
-pub fn enqueue(conn: &Connection, event: &str, slug: &str, path: &str, now: i64) -> Result<(), StoreError> {
+pub fn enqueue(
+    conn: &Connection,
+    event: &str,
+    slug: &str,
+    path: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO webhook_outbox (event, slug, path, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?4)",
     )?
@@ -49,7 +54,8 @@ pub fn enqueue(conn: &Connection, event: &str, slug: &str, path: &str, now: i64)
 
 /// Pending deliveries that are due, oldest first.
 pub fn due(conn: &Connection, now: i64, limit: i64) -> Result<Vec<Delivery>, StoreError> {
-    let sql = format!("{SELECT} WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2");
+    let sql =
+        format!("{SELECT} WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![now, limit], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -64,7 +70,12 @@ pub fn mark_delivered(conn: &Connection, id: i64, now: i64) -> Result<(), StoreE
 }
 
 /// Records a failed attempt: retry at `next`, or give up (`dead`) when `next` is None.
-pub fn mark_failed(conn: &Connection, id: i64, error: &str, next: Option<i64>) -> Result<(), StoreError> {
+pub fn mark_failed(
+    conn: &Connection,
+    id: i64,
+    error: &str,
+    next: Option<i64>,
+) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = ?2,
                 status = CASE WHEN ?3 IS NULL THEN 'dead' ELSE 'pending' END,
@@ -87,7 +98,11 @@ pub fn retry(conn: &Connection, id: i64, now: i64) -> Result<(), StoreError> {
 }
 
 /// The newest deliveries, optionally only one status.
-pub fn list(conn: &Connection, status: Option<&str>, limit: i64) -> Result<Vec<Delivery>, StoreError> {
+pub fn list(
+    conn: &Connection,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Delivery>, StoreError> {
     let sql = format!("{SELECT} WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2");
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params![status, limit], from_row)?;

@@ -104,6 +104,8 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         .map_or_else(|| "(unmatched)".to_string(), |m| m.as_str().to_string());
     let span = tracing::info_span!("request", request_id = %id);
     let started = Instant::now();
+    let in_flight = metrics::gauge!("http_requests_in_flight");
+    in_flight.increment(1.0);
 
     let mut response = next.run(req).instrument(span.clone()).await;
 
@@ -121,6 +123,10 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     }
     span.in_scope(|| {
         // The body's size as far as it is known before it is sent (streams: what is known).
+                let elapsed = started.elapsed();
+        in_flight.decrement(1.0);
+        metrics::counter!("http_requests_total", "method" => method.to_string(), "route" => route.clone(), "status" => response.status().as_u16().to_string()).increment(1);
+        metrics::histogram!("http_request_duration_seconds", "route" => route.clone()).record(elapsed.as_secs_f64());
         let hint = axum::body::HttpBody::size_hint(response.body());
         let bytes = hint.exact().unwrap_or(hint.lower());
         tracing::info!(
@@ -130,7 +136,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
             route,
             path = %logged_path,
             status = response.status().as_u16(),
-            duration_ms = (started.elapsed().as_secs_f64() * 1e5).round() / 100.0,
+                        duration_ms = (elapsed.as_secs_f64() * 1e5).round() / 100.0,
             bytes,
             ip = meta.ip.map(|ip| ip.to_string()),
             user_id = meta.user().map(|(id, _)| id),

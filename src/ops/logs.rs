@@ -105,7 +105,9 @@ pub fn init(config: &Config) -> anyhow::Result<Logs> {
             .ok()
             .and_then(|f| EnvFilter::try_new(f).ok())
             .unwrap_or_else(|| EnvFilter::new(config.log.level.as_str()));
-                fmt::layer().with_writer(std::io::stdout).with_filter(filter)
+        fmt::layer()
+            .with_writer(std::io::stdout)
+            .with_filter(filter)
     });
     tracing_subscriber::registry()
         .with(app)

@@ -1,7 +1,11 @@
 //! Operational jobs of the running server: signals, periodic upkeep, the pid file.
 
+pub mod analytics;
+pub mod health;
 pub mod logs;
 pub mod maintenance;
+pub mod metrics;
 pub mod pidfile;
 pub mod rotating;
 pub mod signals;
+pub mod webhooks;

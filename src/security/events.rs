@@ -41,6 +41,8 @@ pub enum EventKind {
     SuspiciousRequest,
     /// An address was banned (automatically or by the operator).
     IpBanned,
+    /// A signed request (analytics) whose signature did not verify.
+    InvalidSignature,
 }
 
 impl EventKind {
@@ -55,6 +57,7 @@ impl EventKind {
                 | EventKind::RefreshTokenReuse
                 | EventKind::AdminIpRefused
                 | EventKind::SuspiciousRequest
+                | EventKind::InvalidSignature
         )
     }
 
@@ -71,6 +74,7 @@ impl EventKind {
             EventKind::MfaFailed => "mfa_failed",
             EventKind::SuspiciousRequest => "suspicious_request",
             EventKind::IpBanned => "ip_banned",
+            EventKind::InvalidSignature => "invalid_signature",
         }
     }
 }
@@ -135,6 +139,7 @@ impl SecurityEvents {
             detail = %event.detail,
             "security event"
         );
+        metrics::counter!("security_events_total", "kind" => event.kind.as_str()).increment(1);
         if let (true, Some(ip)) = (event.kind.is_strike(), event.ip) {
             self.strike(ip, event.time, event.kind.as_str());
         }

@@ -1,0 +1,284 @@
+//! The detailed health check (`GET /api/healthcheck`) and readiness. Each check is one small
+//! function returning a typed result; adding a check is one line in [`run`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::db::migrate;
+
+/// Worst wins: the report's status is the worst of its checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Healthy,
+    Degraded,
+    Unhealthy,
+}
+
+/// One check's outcome: its status and what it measured (never secrets, paths or errors).
+pub struct CheckResult {
+    pub status: Status,
+    pub details: Value,
+}
+
+impl CheckResult {
+    fn new(status: Status, details: Value) -> CheckResult {
+        CheckResult { status, details }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthReport {
+    pub status: Status,
+    /// Check name → `{"status": …, …measurements}`.
+    #[schema(value_type = Object)]
+    pub checks: BTreeMap<String, Value>,
+    pub timestamp: String,
+    pub version: String,
+}
+
+/// Free space of the file system holding a path, as a fraction (0–1). Injectable so tests can
+/// feed a nearly full disk.
+pub trait DiskProbe: Send + Sync {
+    fn free_fraction(&self, path: &Path) -> std::io::Result<f64>;
+}
+
+/// The real probe: statvfs(3).
+pub struct StatVfs;
+
+impl DiskProbe for StatVfs {
+    fn free_fraction(&self, path: &Path) -> std::io::Result<f64> {
+        use std::os::unix::ffi::OsStrExt;
+        let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+        // SAFETY: statvfs writes into the zeroed struct we own; c_path is a valid C string.
+        let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let total = stat.f_blocks as f64;
+        Ok(if total > 0.0 {
+            stat.f_bavail as f64 / total
+        } else {
+            0.0
+        })
+    }
+}
+
+/// Disk thresholds: degraded under 10 % free, unhealthy under 2 %.
+const DISK_DEGRADED: f64 = 0.10;
+const DISK_UNHEALTHY: f64 = 0.02;
+
+async fn database(state: &AppState) -> CheckResult {
+    let mut total = Duration::ZERO;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let ping = state.db.read(|c| Ok(migrate::schema_version(c)?));
+        match tokio::time::timeout(Duration::from_secs(2), ping).await {
+            Ok(Ok(version)) if version == migrate::latest_version() => total += started.elapsed(),
+            Ok(Ok(_)) => {
+                return CheckResult::new(
+                    Status::Unhealthy,
+                    json!({"error": "migrations"}),
+                );
+            }
+            _ => {
+                return CheckResult::new(
+                    Status::Unhealthy,
+                    json!({"error": "database not answering"}),
+                );
+            }
+        }
+    }
+    let latency = (total.as_secs_f64() * 1000.0 / 3.0 * 1000.0).round() / 1000.0;
+    CheckResult::new(Status::Healthy, json!({"latency_ms": latency}))
+}
+
+fn disk(state: &AppState) -> CheckResult {
+    let probe = state.disk_probe();
+    let data = &state.config.storage.data_dir;
+    let logs = crate::ops::logs::dir(&state.config);
+    let mut worst = Status::Healthy;
+    let mut details = serde_json::Map::new();
+        for (name, path) in [("data", data.as_path()), ("logs", logs.as_path())] {
+        // A log directory that does not exist (logging to stdout only) has nothing to fill.
+        if name == "logs" && !path.exists() {
+            details.insert(format!("{name}_free_percent"), Value::Null);
+            continue;
+        }
+        let (status, value) = match probe.free_fraction(path) {
+            Ok(free) if free < DISK_UNHEALTHY => {
+                (Status::Unhealthy, json!((free * 1000.0).round() / 10.0))
+            }
+            Ok(free) if free < DISK_DEGRADED => {
+                (Status::Degraded, json!((free * 1000.0).round() / 10.0))
+            }
+            Ok(free) => (Status::Healthy, json!((free * 1000.0).round() / 10.0)),
+            Err(_) => (Status::Unhealthy, Value::Null),
+        };
+        worst = worst.max(status);
+        details.insert(format!("{name}_free_percent"), value);
+    }
+    // Free space is not enough: the data directory must take a write.
+    let marker = data.join(".health-write-check");
+    let writable = std::fs::write(&marker, b"ok")
+        .and_then(|()| std::fs::remove_file(&marker))
+        .is_ok();
+    if !writable {
+        worst = Status::Unhealthy;
+    }
+    details.insert("writable".into(), json!(writable));
+    CheckResult::new(worst, Value::Object(details))
+}
+
+fn backups(_state: &AppState) -> CheckResult {
+    // Backups arrive with the operator console; until then there is nothing to age.
+    CheckResult::new(
+        Status::Healthy,
+        json!({"last_success_at": null, "age_hours": null, "state": "none"}),
+    )
+}
+
+async fn webhooks(state: &AppState) -> CheckResult {
+    match state.db.read(crate::db::outbox::counts).await {
+        Ok(counts) => {
+            let status = if counts.dead > 0 {
+                Status::Degraded
+            } else {
+                Status::Healthy
+            };
+            CheckResult::new(
+                status,
+                json!({"pending": counts.pending, "failed": counts.dead}),
+            )
+        }
+        Err(_) => CheckResult::new(Status::Degraded, json!({"error": "unknown"})),
+    }
+}
+
+fn tls(state: &AppState) -> CheckResult {
+    let Some(tls) = &state.tls else {
+        return CheckResult::new(
+            Status::Healthy,
+            json!({"enabled": false, "expires_in_days": null}),
+        );
+    };
+    let days = (tls.info().not_after - state.clock.now()) / 86_400;
+    let status = match days {
+        d if d < 0 => Status::Unhealthy,
+        d if d < 7 => Status::Degraded,
+        _ => Status::Healthy,
+    };
+    CheckResult::new(status, json!({"enabled": true, "expires_in_days": days}))
+}
+
+fn logs(state: &AppState) -> CheckResult {
+    let failed = state.logs.get().map_or(0, |l| {
+        l.health
+            .failed_writes
+            .load(std::sync::atomic::Ordering::Relaxed)
+    });
+    let status = if failed > 0 {
+        Status::Degraded
+    } else {
+        Status::Healthy
+    };
+    CheckResult::new(status, json!({"failed_writes": failed}))
+}
+
+/// `1d 4h`, `3h 12m`, `42s`.
+pub fn human_duration(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, m) => format!("{m}m {}s", secs % 60),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+fn uptime(state: &AppState) -> CheckResult {
+    let secs = state.started.elapsed().as_secs();
+    CheckResult::new(
+        Status::Healthy,
+        json!({"seconds": secs, "human": human_duration(secs)}),
+    )
+}
+
+/// Runs the checks. `critical_only`: the readiness subset (database and disk).
+pub async fn run(state: &AppState, critical_only: bool) -> HealthReport {
+    let mut results: Vec<(&str, CheckResult)> =
+        vec![("database", database(state).await), ("disk", disk(state))];
+    if !critical_only {
+        results.extend([
+            ("backups", backups(state)),
+            ("webhooks", webhooks(state).await),
+            ("tls", tls(state)),
+            ("logs", logs(state)),
+            ("uptime", uptime(state)),
+        ]);
+    }
+    let status = results
+        .iter()
+        .map(|(_, r)| r.status)
+        .max()
+        .unwrap_or(Status::Healthy);
+    let checks = results
+        .into_iter()
+        .map(|(name, r)| {
+            let mut obj = match r.details {
+                Value::Object(map) => map,
+                other => serde_json::Map::from_iter([("value".to_string(), other)]),
+            };
+            obj.insert(
+                "status".into(),
+                serde_json::to_value(r.status).unwrap_or(Value::Null),
+            );
+            (name.to_string(), Value::Object(obj))
+        })
+        .collect();
+    HealthReport {
+        status,
+        checks,
+        timestamp: crate::clock::rfc3339(state.clock.now()),
+        version: crate::VERSION.to_string(),
+    }
+}
+
+/// A probe that reports a fixed free fraction (tests, and a stand-in when statvfs fails).
+pub struct FixedDisk(pub f64);
+
+impl DiskProbe for FixedDisk {
+    fn free_fraction(&self, _path: &Path) -> std::io::Result<f64> {
+        Ok(self.0)
+    }
+}
+
+pub fn default_probe() -> Arc<dyn DiskProbe> {
+    Arc::new(StatVfs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human_duration(42), "42s");
+        assert_eq!(human_duration(125), "2m 5s");
+        assert_eq!(human_duration(3 * 3600 + 12 * 60), "3h 12m");
+        assert_eq!(human_duration(86_400 + 4 * 3600 + 5), "1d 4h");
+    }
+
+    #[test]
+    fn statvfs_reads_this_file_system() {
+        let free = StatVfs.free_fraction(Path::new("/")).unwrap();
+        assert!((0.0..=1.0).contains(&free));
+    }
+}

@@ -1,0 +1,72 @@
+//! Prometheus metrics (the `metrics` facade with its Prometheus exporter). Labels are bounded:
+//! routes are templates (`/api/v1/posts/{slug}`) or `(unmatched)`, never raw paths.
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Latency buckets (seconds): fine below 10 ms, where a healthy blog lives.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// Installs the recorder once per process and returns the handle that renders the text format.
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+            .expect("static buckets are valid");
+        let handle = match builder.install_recorder() {
+            Ok(handle) => handle,
+            // Another recorder is installed (an embedding program): render ours unregistered.
+            Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+        };
+        describe();
+        metrics::gauge!("blogd_build_info", "version" => env!("CARGO_PKG_VERSION"), "commit" => env!("BUILD_GIT_COMMIT")).set(1.0);
+        handle
+    })
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "http_requests_total",
+        "HTTP requests answered, by method, route template and status"
+    );
+    describe_histogram!(
+        "http_request_duration_seconds",
+        "Time to answer, by route template"
+    );
+    describe_gauge!("http_requests_in_flight", "Requests being answered now");
+    describe_histogram!(
+        "db_query_duration_seconds",
+        "Time spent in SQLite per call, by kind (read/write)"
+    );
+    describe_histogram!(
+        "db_pool_wait_seconds",
+        "Time waiting for a connection, by kind (read/write)"
+    );
+    describe_counter!(
+        "throttled_total",
+        "Requests refused by a rate limit, by class"
+    );
+    describe_counter!("security_events_total", "Security events, by kind");
+    describe_counter!(
+        "webhook_deliveries_total",
+        "Revalidation webhook attempts, by outcome"
+    );
+    describe_counter!(
+        "analytics_pageviews_total",
+        "Page views received, by outcome"
+    );
+    describe_gauge!(
+        "backup_last_success_timestamp_seconds",
+        "Unix time of the last verified backup"
+    );
+    describe_gauge!(
+        "blogd_build_info",
+        "Version and commit of the running binary"
+    );
+}
