@@ -11,6 +11,7 @@ mod comments;
 mod edge;
 mod errors;
 mod logs;
+mod observability;
 mod openapi;
 mod permissions;
 mod posts;

@@ -1,0 +1,406 @@
+//! Health, metrics, analytics and the revalidation webhook.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use blogd::auth::Role;
+use blogd::ops::health::FixedDisk;
+use blogd::ops::webhooks::signature;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::TestServer;
+
+#[tokio::test]
+async fn healthcheck_reports_each_check_and_degrades_with_the_disk() {
+    let server = TestServer::start().await;
+    let r = server.get("/api/healthcheck", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "healthy");
+    let checks = &r.body["checks"];
+    assert!(checks["database"]["latency_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(checks["backups"]["state"], "none", "a fresh install with no backup is healthy");
+    assert_eq!(checks["backups"]["status"], "healthy");
+    assert!(checks["uptime"]["seconds"].is_u64() && checks["uptime"]["human"].is_string());
+    assert_eq!(checks["webhooks"]["failed"], 0);
+    assert_eq!(checks["tls"]["enabled"], false);
+    assert!(r.body["timestamp"].is_string() && r.body["version"].is_string());
+    let text = r.body.to_string();
+    assert!(!text.contains(&server.dir.path().display().to_string()), "no paths in the health check");
+
+    server.state.set_disk_probe(Arc::new(FixedDisk(0.05)));
+    let degraded = server.get("/api/healthcheck", None).await;
+    assert_eq!(degraded.status, StatusCode::OK);
+    assert_eq!(degraded.body["status"], "degraded");
+    assert_eq!(degraded.body["checks"]["disk"]["data_free_percent"], 5.0);
+    assert_eq!(server.get("/readyz", None).await.status, StatusCode::OK, "degraded is still ready");
+
+    server.state.set_disk_probe(Arc::new(FixedDisk(0.01)));
+    let full = server.get("/api/healthcheck", None).await;
+    assert_eq!(full.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(full.body["status"], "unhealthy");
+    let ready = server.get("/readyz", None).await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ready.body["reason"], "disk");
+
+    server.state.set_disk_probe(Arc::new(FixedDisk(0.5)));
+    let conn = rusqlite::Connection::open(server.state.db.path()).unwrap();
+    conn.pragma_update(None, "user_version", 999).unwrap();
+    let broken = server.get("/api/healthcheck", None).await;
+    assert_eq!(broken.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(broken.body["checks"]["database"]["status"], "unhealthy");
+}
+
+#[tokio::test]
+async fn metrics_are_for_allowed_addresses_or_the_token_and_labels_stay_bounded() {
+    let open = TestServer::start().await;
+    open.get("/.env", None).await; // one security event, so its counter exists
+    for i in 0..1000 {
+        open.get(&format!("/nope-{i}/x"), None).await;
+    }
+    let r = open.client.get(open.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = r.text().await.unwrap();
+    for name in ["http_requests_total", "http_request_duration_seconds_bucket", "http_requests_in_flight", "db_query_duration_seconds", "security_events_total", "blogd_build_info"] {
+        assert!(text.contains(name), "missing {name}");
+    }
+    assert!(!text.contains("nope-"), "raw paths never become labels");
+    let routes: std::collections::HashSet<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("http_requests_total{"))
+        .filter_map(|l| l.split("route=\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(routes.contains("(unmatched)"));
+    assert!(routes.len() < 60, "bounded by the route templates: {routes:?}");
+
+    let token = "metrics-token-3f9c2a7b5d1e8f4a6c0b9d2e7f1a3c5b";
+    let closed = TestServer::start_with(&[("BLOGD_METRICS_ALLOW", "10.0.0.0/8"), ("BLOGD_METRICS_TOKEN", token)]).await;
+    let refused = closed.get("/metrics", None).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(closed.get("/metrics", Some("wrong-token-0000000000000000000000")).await.status, StatusCode::NOT_FOUND);
+    let with_token = closed.client.get(closed.url("/metrics")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(with_token.status(), StatusCode::OK);
+}
+
+fn analytics_secret(server: &TestServer) -> String {
+    server.state.shared_secrets().analytics.current.clone()
+}
+
+async fn send_view(server: &TestServer, body: &Value, signature_header: Option<String>) -> crate::common::Reply {
+    let raw = body.to_string();
+    let mut req = server.client.post(server.url("/api/v1/analytics/pageview")).header("content-type", "application/json").body(raw);
+    if let Some(sig) = signature_header {
+        req = req.header("x-signature", sig);
+    }
+    crate::common::reply(req.send().await.unwrap()).await
+}
+
+async fn stored_views(server: &TestServer) -> i64 {
+    server.state.db.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM pageviews", [], |r| r.get(0))?)).await.unwrap()
+}
+
+#[tokio::test]
+async fn pageviews_need_a_valid_signature() {
+    let server = TestServer::start().await;
+    let secret = analytics_secret(&server);
+    let body = json!({"path": "/blog/hello", "referrer": "https://news.example/item?id=42"});
+    let good = signature(&secret, body.to_string().as_bytes());
+
+    let ok = send_view(&server, &body, Some(good.clone())).await;
+    assert_eq!(ok.status, StatusCode::ACCEPTED, "{}", ok.body);
+    for (what, sig) in [
+        ("missing", None),
+        ("wrong", Some(signature("not-the-secret", body.to_string().as_bytes()))),
+        ("truncated", Some(good[..good.len() - 4].to_string())),
+        ("other body", Some(signature(&secret, b"{\"path\":\"/other\"}"))),
+        ("not hex", Some("sha256=zzzz".to_string())),
+    ] {
+        let r = send_view(&server, &body, sig).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{what}");
+        assert_eq!(r.code(), "invalid_signature", "{what}");
+    }
+    assert!(server.wait_for_event("invalid_signature").await.is_some());
+
+    // Signed garbage is still validated.
+    let bad_body = json!({"path": "no-slash"});
+    let r = send_view(&server, &bad_body, Some(signature(&secret, bad_body.to_string().as_bytes()))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    // After a rotation the previous secret works for the grace period, then not.
+    blogd::secrets::rotate_shared(&server.dir.path().join("secrets.toml"), blogd::secrets::Shared::Analytics, server.state.clock.now(), 86_400).unwrap();
+    server.state.reload_keys().unwrap();
+    assert_ne!(analytics_secret(&server), secret);
+    assert_eq!(send_view(&server, &body, Some(good.clone())).await.status, StatusCode::ACCEPTED, "previous secret in its grace period");
+    server.state.clock.advance(86_401);
+    assert_eq!(send_view(&server, &body, Some(good)).await.status, StatusCode::FORBIDDEN, "not after it");
+
+    for _ in 0..50 {
+        if stored_views(&server).await == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(stored_views(&server).await, 2);
+    let referrer: String = server.state.db.read(|c| Ok(c.query_row("SELECT referrer FROM pageviews LIMIT 1", [], |r| r.get(0))?)).await.unwrap();
+    assert_eq!(referrer, "https://news.example", "only the referrer's origin is kept");
+}
+
+#[tokio::test]
+async fn a_full_queue_answers_503_and_loses_nothing_accepted() {
+    let server = TestServer::start_with(&[("BLOGD_ANALYTICS_QUEUE_SIZE", "5")]).await;
+    let secret = analytics_secret(&server);
+    // Another process holds the write lock, so the writer cannot drain for now.
+    let blocker = rusqlite::Connection::open(server.state.db.path()).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut accepted = 0;
+    let mut refused = 0;
+    for i in 0..40 {
+        let body = json!({"path": format!("/p/{i}")});
+        match send_view(&server, &body, Some(signature(&secret, body.to_string().as_bytes()))).await.status {
+            StatusCode::ACCEPTED => accepted += 1,
+            StatusCode::SERVICE_UNAVAILABLE => refused += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(refused > 0, "a full queue refuses instead of growing");
+    assert!(accepted >= 5);
+    blocker.execute_batch("COMMIT").unwrap();
+    for _ in 0..200 {
+        if stored_views(&server).await == accepted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(stored_views(&server).await, accepted, "every accepted view is written once the lock is gone");
+}
+
+#[tokio::test]
+async fn the_summary_is_for_editors() {
+    let server = TestServer::start().await;
+    let secret = analytics_secret(&server);
+    for (path, n) in [("/blog/alpha", 3), ("/blog/beta", 1), ("/about", 2)] {
+        for _ in 0..n {
+            let body = json!({"path": path, "referrer": "https://search.example/?q=x"});
+            send_view(&server, &body, Some(signature(&secret, body.to_string().as_bytes()))).await;
+        }
+    }
+    for _ in 0..100 {
+        if stored_views(&server).await == 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let editor = server.token(Role::Editor).await;
+    let s = server.get("/api/v1/analytics/summary?days=7", Some(&editor)).await;
+    assert_eq!(s.status, StatusCode::OK, "{}", s.body);
+    assert_eq!(s.body["total_views"], 6);
+    assert_eq!(s.body["posts"], json!([{"slug": "alpha", "views": 3}, {"slug": "beta", "views": 1}]));
+    assert_eq!(s.body["referrers"][0], json!({"referrer": "https://search.example", "views": 6}));
+    assert_eq!(s.body["daily"].as_array().unwrap().iter().map(|d| d["views"].as_i64().unwrap()).sum::<i64>(), 6);
+    let reader = server.token(Role::Reader).await;
+    assert_eq!(server.get("/api/v1/analytics/summary", Some(&reader)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(server.get("/api/v1/analytics/summary?days=0", Some(&editor)).await.status, StatusCode::BAD_REQUEST);
+}
+
+/// A webhook receiver on loopback that fails its first `failures` requests.
+struct Receiver {
+    url: String,
+    seen: Arc<Mutex<Vec<(String, String, StatusCode)>>>,
+}
+
+async fn receiver(failures: usize) -> Receiver {
+    use axum::routing::post;
+    let seen: Arc<Mutex<Vec<(String, String, StatusCode)>>> = Arc::default();
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/revalidate",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let log = log.clone();
+            async move {
+                let mut log = log.lock().unwrap();
+                let status = if log.len() < failures { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
+                let sig = headers.get("x-signature").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+                log.push((body, sig, status));
+                status
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/revalidate", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Receiver { url, seen }
+}
+
+async fn wait_until(mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..100 {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn webhooks_retry_with_backoff_until_one_delivery_succeeds() {
+    let rx = receiver(2).await;
+    let server = TestServer::start_with(&[("BLOGD_WEBHOOKS_REVALIDATE_URL", &rx.url)]).await;
+    blogd::ops::webhooks::spawn(server.state.clone());
+    let author = server.token(Role::Author).await;
+    server.create_post(&author, json!({"title": "Hooked", "content": "x", "status": "published"})).await;
+    server.create_post(&author, json!({"title": "Draft only", "content": "x"})).await;
+
+    // Each failure is recorded (and its next time computed) just after the receiver answers;
+    // wait for that before moving the clock.
+    let recorded = |n: i64| {
+        let server = &server;
+        async move {
+            for _ in 0..100 {
+                let attempts: i64 = server.state.db.read(|c| Ok(c.query_row("SELECT attempts FROM webhook_outbox WHERE slug = 'hooked'", [], |r| r.get(0))?)).await.unwrap();
+                if attempts == n {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            panic!("attempt {n} was not recorded");
+        }
+    };
+    assert!(wait_until(|| rx.seen.lock().unwrap().len() == 1).await, "first attempt right away");
+    recorded(1).await;
+    server.state.clock.advance(61);
+    assert!(wait_until(|| rx.seen.lock().unwrap().len() == 2).await, "second after 60 s");
+    recorded(2).await;
+    server.state.clock.advance(60);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(rx.seen.lock().unwrap().len(), 2, "not before 120 s more");
+    server.state.clock.advance(61);
+    assert!(wait_until(|| rx.seen.lock().unwrap().len() == 3).await, "third after 120 s");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    let seen = rx.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "delivered once, then never again");
+    assert_eq!(seen.iter().filter(|(_, _, s)| *s == StatusCode::OK).count(), 1);
+    let (body, sig, _) = &seen[2];
+    let payload: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(payload, json!({"event": "post.published", "slug": "hooked", "path": "/blog/hooked"}));
+    let secret = server.state.shared_secrets().revalidate.current.clone();
+    assert_eq!(sig, &signature(&secret, body.as_bytes()), "the signature verifies with the revalidate secret");
+    let health = server.get("/api/healthcheck", None).await;
+    assert_eq!(health.body["checks"]["webhooks"]["pending"], 0);
+
+    // Changing and deleting the published post announce it too; the draft never did.
+    let editor = server.token(Role::Editor).await;
+    server.patch("/api/v1/posts/hooked", Some(&editor), json!({"title": "Hooked again"})).await;
+    server.delete("/api/v1/posts/hooked", Some(&editor)).await;
+    assert!(wait_until(|| rx.seen.lock().unwrap().len() == 5).await);
+    let events: Vec<String> = rx.seen.lock().unwrap().iter().map(|(b, _, _)| serde_json::from_str::<Value>(b).unwrap()["event"].as_str().unwrap().to_string()).collect();
+    assert_eq!(events[3..], ["post.updated", "post.deleted"]);
+}
+
+#[tokio::test]
+async fn a_pending_webhook_survives_a_restart() {
+    // Nothing listens here at first.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/revalidate");
+    let server = TestServer::start_with(&[("BLOGD_WEBHOOKS_REVALIDATE_URL", &url)]).await;
+    blogd::ops::webhooks::spawn(server.state.clone());
+    let author = server.token(Role::Author).await;
+    server.create_post(&author, json!({"title": "Survivor", "content": "x", "status": "published"})).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let attempts: i64 = server.state.db.read(|c| Ok(c.query_row("SELECT attempts FROM webhook_outbox", [], |r| r.get(0))?)).await.unwrap();
+    assert_eq!(attempts, 1, "tried once and failed");
+    let dir = server.stop().await;
+
+    // The receiver comes up on that port; a new server process finds the delivery and sends it.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/revalidate",
+        axum::routing::post(move |body: String| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push(body);
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let again = TestServer::start_in(dir, &[("BLOGD_WEBHOOKS_REVALIDATE_URL", &url)]).await;
+    again.state.clock.advance(61);
+    blogd::ops::webhooks::spawn(again.state.clone());
+    assert!(wait_until(|| seen.lock().unwrap().len() == 1).await, "delivered after the restart");
+    assert!(seen.lock().unwrap()[0].contains("survivor"));
+}
+
+#[tokio::test]
+async fn sigterm_with_ten_thousand_queued_views_loses_none() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let secret = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978";
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_blogd"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env("BLOGD_TLS_ENABLED", "false")
+        .env("BLOGD_LOG_STDOUT", "false")
+        .env("BLOGD_THROTTLE_ALLOW", "127.0.0.0/8")
+        .env("BLOGD_ANALYTICS_SECRET", secret)
+        .env("BLOGD_ANALYTICS_QUEUE_SIZE", "20000")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("blogd exited").unwrap();
+        if let Some(rest) = line.strip_prefix("blogd listening on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    // Hold the write lock so the views pile up in the queue.
+    let blocker = rusqlite::Connection::open(data.join("blogd.db")).unwrap();
+    blocker.busy_timeout(Duration::from_secs(5)).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let client = reqwest::Client::new();
+    let tasks: Vec<_> = (0..16)
+        .map(|t| {
+            let (client, base) = (client.clone(), base.clone());
+            tokio::spawn(async move {
+                let mut accepted = 0u32;
+                for i in 0..625 {
+                    let body = json!({"path": format!("/blog/p{t}-{i}")}).to_string();
+                    let r = client
+                        .post(format!("{base}/api/v1/analytics/pageview"))
+                        .header("x-signature", signature(secret, body.as_bytes()))
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                    if r.status() == StatusCode::ACCEPTED {
+                        accepted += 1;
+                    }
+                }
+                accepted
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for t in tasks {
+        accepted += t.await.unwrap();
+    }
+    assert_eq!(accepted, 10_000);
+    let _ = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    blocker.execute_batch("COMMIT").unwrap();
+    drop(blocker);
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert!(status.success(), "clean exit: {status:?}");
+    let conn = rusqlite::Connection::open(data.join("blogd.db")).unwrap();
+    let stored: i64 = conn.query_row("SELECT COUNT(*) FROM pageviews", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, 10_000, "every accepted view is in the database after shutdown");
+    let wal = std::fs::metadata(data.join("blogd.db-wal")).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(wal, 0, "the WAL was checkpointed at shutdown");
+}
