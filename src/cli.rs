@@ -333,6 +333,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         let listen = config.server.listen;
+        let _sentry = crate::ops::sentry::init(config.sentry.dsn.0.as_deref())?;
         let (state, first_admin) =
             tokio::task::spawn_blocking(move || AppState::build(config)).await??;
         let _ = state.logs.set(logs);

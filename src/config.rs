@@ -36,6 +36,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub analytics: AnalyticsConfig,
     pub webhooks: WebhooksConfig,
+    pub sentry: SentryConfig,
     pub site: SiteConfig,
 }
 
@@ -271,6 +272,39 @@ impl<'de> Deserialize<'de> for PostPath {
             )));
         }
         Ok(PostPath(text))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SentryConfig {
+    /// Holds a key: redacted like a secret.
+    pub dsn: Dsn,
+}
+
+/// A Sentry DSN (may be empty). Not `Secret`: a DSN's key is short and need not be 32 chars.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Dsn(pub Option<String>);
+
+impl fmt::Debug for Dsn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "***" } else { "\"\"" })
+    }
+}
+
+impl<'de> Deserialize<'de> for Dsn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(Dsn(None));
+        }
+        if !crate::validate::is_http_url(text) || !text.contains('@') {
+            return Err(serde::de::Error::custom(
+                "not a DSN like https://<key>@sentry.example.com/<project>",
+            ));
+        }
+        Ok(Dsn(Some(text.to_string())))
     }
 }
 

@@ -59,8 +59,14 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
     let failing: Vec<&str> = report
         .checks
         .iter()
-                .filter(|(_, c)| c["status"] == "unhealthy")
-        .map(|(name, c)| if c["error"] == "migrations" { "migrations" } else { name.as_str() })
+        .filter(|(_, c)| c["status"] == "unhealthy")
+        .map(|(name, c)| {
+            if c["error"] == "migrations" {
+                "migrations"
+            } else {
+                name.as_str()
+            }
+        })
         .collect();
     let ready = failing.is_empty();
     let body = Readiness {

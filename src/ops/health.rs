@@ -83,10 +83,7 @@ async fn database(state: &AppState) -> CheckResult {
         match tokio::time::timeout(Duration::from_secs(2), ping).await {
             Ok(Ok(version)) if version == migrate::latest_version() => total += started.elapsed(),
             Ok(Ok(_)) => {
-                return CheckResult::new(
-                    Status::Unhealthy,
-                    json!({"error": "migrations"}),
-                );
+                return CheckResult::new(Status::Unhealthy, json!({"error": "migrations"}));
             }
             _ => {
                 return CheckResult::new(
@@ -106,7 +103,7 @@ fn disk(state: &AppState) -> CheckResult {
     let logs = crate::ops::logs::dir(&state.config);
     let mut worst = Status::Healthy;
     let mut details = serde_json::Map::new();
-        for (name, path) in [("data", data.as_path()), ("logs", logs.as_path())] {
+    for (name, path) in [("data", data.as_path()), ("logs", logs.as_path())] {
         // A log directory that does not exist (logging to stdout only) has nothing to fill.
         if name == "logs" && !path.exists() {
             details.insert(format!("{name}_free_percent"), Value::Null);

@@ -109,11 +109,20 @@ pub fn init(config: &Config) -> anyhow::Result<Logs> {
             .with_writer(std::io::stdout)
             .with_filter(filter)
     });
+    // Error-level events become Sentry events when a DSN is set (security and access lines never).
+    let sentry = config.sentry.dsn.0.is_some().then(|| {
+        sentry::integrations::tracing::ErrorLayer::new()
+            .with_filter(FilterFn::new(|meta| {
+                meta.target() != ACCESS && meta.target() != SECURITY
+            }))
+            .with_filter(LevelFilter::ERROR)
+    });
     tracing_subscriber::registry()
         .with(app)
         .with(access)
         .with(security)
         .with(stdout)
+        .with(sentry)
         .try_init()
         .ok();
     Ok(Logs {

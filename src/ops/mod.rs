@@ -7,5 +7,6 @@ pub mod maintenance;
 pub mod metrics;
 pub mod pidfile;
 pub mod rotating;
+pub mod sentry;
 pub mod signals;
 pub mod webhooks;

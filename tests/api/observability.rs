@@ -19,21 +19,31 @@ async fn healthcheck_reports_each_check_and_degrades_with_the_disk() {
     assert_eq!(r.body["status"], "healthy");
     let checks = &r.body["checks"];
     assert!(checks["database"]["latency_ms"].as_f64().unwrap() >= 0.0);
-    assert_eq!(checks["backups"]["state"], "none", "a fresh install with no backup is healthy");
+    assert_eq!(
+        checks["backups"]["state"], "none",
+        "a fresh install with no backup is healthy"
+    );
     assert_eq!(checks["backups"]["status"], "healthy");
     assert!(checks["uptime"]["seconds"].is_u64() && checks["uptime"]["human"].is_string());
     assert_eq!(checks["webhooks"]["failed"], 0);
     assert_eq!(checks["tls"]["enabled"], false);
     assert!(r.body["timestamp"].is_string() && r.body["version"].is_string());
     let text = r.body.to_string();
-    assert!(!text.contains(&server.dir.path().display().to_string()), "no paths in the health check");
+    assert!(
+        !text.contains(&server.dir.path().display().to_string()),
+        "no paths in the health check"
+    );
 
     server.state.set_disk_probe(Arc::new(FixedDisk(0.05)));
     let degraded = server.get("/api/healthcheck", None).await;
     assert_eq!(degraded.status, StatusCode::OK);
     assert_eq!(degraded.body["status"], "degraded");
     assert_eq!(degraded.body["checks"]["disk"]["data_free_percent"], 5.0);
-    assert_eq!(server.get("/readyz", None).await.status, StatusCode::OK, "degraded is still ready");
+    assert_eq!(
+        server.get("/readyz", None).await.status,
+        StatusCode::OK,
+        "degraded is still ready"
+    );
 
     server.state.set_disk_probe(Arc::new(FixedDisk(0.01)));
     let full = server.get("/api/healthcheck", None).await;
@@ -60,9 +70,21 @@ async fn metrics_are_for_allowed_addresses_or_the_token_and_labels_stay_bounded(
     }
     let r = open.client.get(open.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let text = r.text().await.unwrap();
-    for name in ["http_requests_total", "http_request_duration_seconds_bucket", "http_requests_in_flight", "db_query_duration_seconds", "security_events_total", "blogd_build_info"] {
+    for name in [
+        "http_requests_total",
+        "http_request_duration_seconds_bucket",
+        "http_requests_in_flight",
+        "db_query_duration_seconds",
+        "security_events_total",
+        "blogd_build_info",
+    ] {
         assert!(text.contains(name), "missing {name}");
     }
     assert!(!text.contains("nope-"), "raw paths never become labels");
@@ -72,14 +94,33 @@ async fn metrics_are_for_allowed_addresses_or_the_token_and_labels_stay_bounded(
         .filter_map(|l| l.split("route=\"").nth(1)?.split('"').next())
         .collect();
     assert!(routes.contains("(unmatched)"));
-    assert!(routes.len() < 60, "bounded by the route templates: {routes:?}");
+    assert!(
+        routes.len() < 60,
+        "bounded by the route templates: {routes:?}"
+    );
 
     let token = "metrics-token-3f9c2a7b5d1e8f4a6c0b9d2e7f1a3c5b";
-    let closed = TestServer::start_with(&[("BLOGD_METRICS_ALLOW", "10.0.0.0/8"), ("BLOGD_METRICS_TOKEN", token)]).await;
+    let closed = TestServer::start_with(&[
+        ("BLOGD_METRICS_ALLOW", "10.0.0.0/8"),
+        ("BLOGD_METRICS_TOKEN", token),
+    ])
+    .await;
     let refused = closed.get("/metrics", None).await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
-    assert_eq!(closed.get("/metrics", Some("wrong-token-0000000000000000000000")).await.status, StatusCode::NOT_FOUND);
-    let with_token = closed.client.get(closed.url("/metrics")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(
+        closed
+            .get("/metrics", Some("wrong-token-0000000000000000000000"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let with_token = closed
+        .client
+        .get(closed.url("/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(with_token.status(), StatusCode::OK);
 }
 
@@ -87,9 +128,17 @@ fn analytics_secret(server: &TestServer) -> String {
     server.state.shared_secrets().analytics.current.clone()
 }
 
-async fn send_view(server: &TestServer, body: &Value, signature_header: Option<String>) -> crate::common::Reply {
+async fn send_view(
+    server: &TestServer,
+    body: &Value,
+    signature_header: Option<String>,
+) -> crate::common::Reply {
     let raw = body.to_string();
-    let mut req = server.client.post(server.url("/api/v1/analytics/pageview")).header("content-type", "application/json").body(raw);
+    let mut req = server
+        .client
+        .post(server.url("/api/v1/analytics/pageview"))
+        .header("content-type", "application/json")
+        .body(raw);
     if let Some(sig) = signature_header {
         req = req.header("x-signature", sig);
     }
@@ -97,7 +146,12 @@ async fn send_view(server: &TestServer, body: &Value, signature_header: Option<S
 }
 
 async fn stored_views(server: &TestServer) -> i64 {
-    server.state.db.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM pageviews", [], |r| r.get(0))?)).await.unwrap()
+    server
+        .state
+        .db
+        .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM pageviews", [], |r| r.get(0))?))
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -111,9 +165,15 @@ async fn pageviews_need_a_valid_signature() {
     assert_eq!(ok.status, StatusCode::ACCEPTED, "{}", ok.body);
     for (what, sig) in [
         ("missing", None),
-        ("wrong", Some(signature("not-the-secret", body.to_string().as_bytes()))),
+        (
+            "wrong",
+            Some(signature("not-the-secret", body.to_string().as_bytes())),
+        ),
         ("truncated", Some(good[..good.len() - 4].to_string())),
-        ("other body", Some(signature(&secret, b"{\"path\":\"/other\"}"))),
+        (
+            "other body",
+            Some(signature(&secret, b"{\"path\":\"/other\"}")),
+        ),
         ("not hex", Some("sha256=zzzz".to_string())),
     ] {
         let r = send_view(&server, &body, sig).await;
@@ -124,16 +184,35 @@ async fn pageviews_need_a_valid_signature() {
 
     // Signed garbage is still validated.
     let bad_body = json!({"path": "no-slash"});
-    let r = send_view(&server, &bad_body, Some(signature(&secret, bad_body.to_string().as_bytes()))).await;
+    let r = send_view(
+        &server,
+        &bad_body,
+        Some(signature(&secret, bad_body.to_string().as_bytes())),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 
     // After a rotation the previous secret works for the grace period, then not.
-    blogd::secrets::rotate_shared(&server.dir.path().join("secrets.toml"), blogd::secrets::Shared::Analytics, server.state.clock.now(), 86_400).unwrap();
+    blogd::secrets::rotate_shared(
+        &server.dir.path().join("secrets.toml"),
+        blogd::secrets::Shared::Analytics,
+        server.state.clock.now(),
+        86_400,
+    )
+    .unwrap();
     server.state.reload_keys().unwrap();
     assert_ne!(analytics_secret(&server), secret);
-    assert_eq!(send_view(&server, &body, Some(good.clone())).await.status, StatusCode::ACCEPTED, "previous secret in its grace period");
+    assert_eq!(
+        send_view(&server, &body, Some(good.clone())).await.status,
+        StatusCode::ACCEPTED,
+        "previous secret in its grace period"
+    );
     server.state.clock.advance(86_401);
-    assert_eq!(send_view(&server, &body, Some(good)).await.status, StatusCode::FORBIDDEN, "not after it");
+    assert_eq!(
+        send_view(&server, &body, Some(good)).await.status,
+        StatusCode::FORBIDDEN,
+        "not after it"
+    );
 
     for _ in 0..50 {
         if stored_views(&server).await == 2 {
@@ -142,8 +221,16 @@ async fn pageviews_need_a_valid_signature() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(stored_views(&server).await, 2);
-    let referrer: String = server.state.db.read(|c| Ok(c.query_row("SELECT referrer FROM pageviews LIMIT 1", [], |r| r.get(0))?)).await.unwrap();
-    assert_eq!(referrer, "https://news.example", "only the referrer's origin is kept");
+    let referrer: String = server
+        .state
+        .db
+        .read(|c| Ok(c.query_row("SELECT referrer FROM pageviews LIMIT 1", [], |r| r.get(0))?))
+        .await
+        .unwrap();
+    assert_eq!(
+        referrer, "https://news.example",
+        "only the referrer's origin is kept"
+    );
 }
 
 #[tokio::test]
@@ -157,7 +244,14 @@ async fn a_full_queue_answers_503_and_loses_nothing_accepted() {
     let mut refused = 0;
     for i in 0..40 {
         let body = json!({"path": format!("/p/{i}")});
-        match send_view(&server, &body, Some(signature(&secret, body.to_string().as_bytes()))).await.status {
+        match send_view(
+            &server,
+            &body,
+            Some(signature(&secret, body.to_string().as_bytes())),
+        )
+        .await
+        .status
+        {
             StatusCode::ACCEPTED => accepted += 1,
             StatusCode::SERVICE_UNAVAILABLE => refused += 1,
             other => panic!("unexpected {other}"),
@@ -172,7 +266,11 @@ async fn a_full_queue_answers_503_and_loses_nothing_accepted() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(stored_views(&server).await, accepted, "every accepted view is written once the lock is gone");
+    assert_eq!(
+        stored_views(&server).await,
+        accepted,
+        "every accepted view is written once the lock is gone"
+    );
 }
 
 #[tokio::test]
@@ -182,7 +280,12 @@ async fn the_summary_is_for_editors() {
     for (path, n) in [("/blog/alpha", 3), ("/blog/beta", 1), ("/about", 2)] {
         for _ in 0..n {
             let body = json!({"path": path, "referrer": "https://search.example/?q=x"});
-            send_view(&server, &body, Some(signature(&secret, body.to_string().as_bytes()))).await;
+            send_view(
+                &server,
+                &body,
+                Some(signature(&secret, body.to_string().as_bytes())),
+            )
+            .await;
         }
     }
     for _ in 0..100 {
@@ -192,15 +295,43 @@ async fn the_summary_is_for_editors() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let editor = server.token(Role::Editor).await;
-    let s = server.get("/api/v1/analytics/summary?days=7", Some(&editor)).await;
+    let s = server
+        .get("/api/v1/analytics/summary?days=7", Some(&editor))
+        .await;
     assert_eq!(s.status, StatusCode::OK, "{}", s.body);
     assert_eq!(s.body["total_views"], 6);
-    assert_eq!(s.body["posts"], json!([{"slug": "alpha", "views": 3}, {"slug": "beta", "views": 1}]));
-    assert_eq!(s.body["referrers"][0], json!({"referrer": "https://search.example", "views": 6}));
-    assert_eq!(s.body["daily"].as_array().unwrap().iter().map(|d| d["views"].as_i64().unwrap()).sum::<i64>(), 6);
+    assert_eq!(
+        s.body["posts"],
+        json!([{"slug": "alpha", "views": 3}, {"slug": "beta", "views": 1}])
+    );
+    assert_eq!(
+        s.body["referrers"][0],
+        json!({"referrer": "https://search.example", "views": 6})
+    );
+    assert_eq!(
+        s.body["daily"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["views"].as_i64().unwrap())
+            .sum::<i64>(),
+        6
+    );
     let reader = server.token(Role::Reader).await;
-    assert_eq!(server.get("/api/v1/analytics/summary", Some(&reader)).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(server.get("/api/v1/analytics/summary?days=0", Some(&editor)).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        server
+            .get("/api/v1/analytics/summary", Some(&reader))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        server
+            .get("/api/v1/analytics/summary?days=0", Some(&editor))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
 }
 
 /// A webhook receiver on loopback that fails its first `failures` requests.
@@ -219,8 +350,15 @@ async fn receiver(failures: usize) -> Receiver {
             let log = log.clone();
             async move {
                 let mut log = log.lock().unwrap();
-                let status = if log.len() < failures { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
-                let sig = headers.get("x-signature").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+                let status = if log.len() < failures {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::OK
+                };
+                let sig = headers
+                    .get("x-signature")
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .unwrap_or_default();
                 log.push((body, sig, status));
                 status
             }
@@ -248,8 +386,15 @@ async fn webhooks_retry_with_backoff_until_one_delivery_succeeds() {
     let server = TestServer::start_with(&[("BLOGD_WEBHOOKS_REVALIDATE_URL", &rx.url)]).await;
     blogd::ops::webhooks::spawn(server.state.clone());
     let author = server.token(Role::Author).await;
-    server.create_post(&author, json!({"title": "Hooked", "content": "x", "status": "published"})).await;
-    server.create_post(&author, json!({"title": "Draft only", "content": "x"})).await;
+    server
+        .create_post(
+            &author,
+            json!({"title": "Hooked", "content": "x", "status": "published"}),
+        )
+        .await;
+    server
+        .create_post(&author, json!({"title": "Draft only", "content": "x"}))
+        .await;
 
     // Each failure is recorded (and its next time computed) just after the receiver answers;
     // wait for that before moving the clock.
@@ -257,7 +402,18 @@ async fn webhooks_retry_with_backoff_until_one_delivery_succeeds() {
         let server = &server;
         async move {
             for _ in 0..100 {
-                let attempts: i64 = server.state.db.read(|c| Ok(c.query_row("SELECT attempts FROM webhook_outbox WHERE slug = 'hooked'", [], |r| r.get(0))?)).await.unwrap();
+                let attempts: i64 = server
+                    .state
+                    .db
+                    .read(|c| {
+                        Ok(c.query_row(
+                            "SELECT attempts FROM webhook_outbox WHERE slug = 'hooked'",
+                            [],
+                            |r| r.get(0),
+                        )?)
+                    })
+                    .await
+                    .unwrap();
                 if attempts == n {
                     return;
                 }
@@ -266,54 +422,106 @@ async fn webhooks_retry_with_backoff_until_one_delivery_succeeds() {
             panic!("attempt {n} was not recorded");
         }
     };
-    assert!(wait_until(|| rx.seen.lock().unwrap().len() == 1).await, "first attempt right away");
+    assert!(
+        wait_until(|| rx.seen.lock().unwrap().len() == 1).await,
+        "first attempt right away"
+    );
     recorded(1).await;
     server.state.clock.advance(61);
-    assert!(wait_until(|| rx.seen.lock().unwrap().len() == 2).await, "second after 60 s");
+    assert!(
+        wait_until(|| rx.seen.lock().unwrap().len() == 2).await,
+        "second after 60 s"
+    );
     recorded(2).await;
     server.state.clock.advance(60);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(rx.seen.lock().unwrap().len(), 2, "not before 120 s more");
     server.state.clock.advance(61);
-    assert!(wait_until(|| rx.seen.lock().unwrap().len() == 3).await, "third after 120 s");
+    assert!(
+        wait_until(|| rx.seen.lock().unwrap().len() == 3).await,
+        "third after 120 s"
+    );
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
     let seen = rx.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 3, "delivered once, then never again");
-    assert_eq!(seen.iter().filter(|(_, _, s)| *s == StatusCode::OK).count(), 1);
+    assert_eq!(
+        seen.iter().filter(|(_, _, s)| *s == StatusCode::OK).count(),
+        1
+    );
     let (body, sig, _) = &seen[2];
     let payload: Value = serde_json::from_str(body).unwrap();
-    assert_eq!(payload, json!({"event": "post.published", "slug": "hooked", "path": "/blog/hooked"}));
+    assert_eq!(
+        payload,
+        json!({"event": "post.published", "slug": "hooked", "path": "/blog/hooked"})
+    );
     let secret = server.state.shared_secrets().revalidate.current.clone();
-    assert_eq!(sig, &signature(&secret, body.as_bytes()), "the signature verifies with the revalidate secret");
+    assert_eq!(
+        sig,
+        &signature(&secret, body.as_bytes()),
+        "the signature verifies with the revalidate secret"
+    );
     let health = server.get("/api/healthcheck", None).await;
     assert_eq!(health.body["checks"]["webhooks"]["pending"], 0);
 
     // Changing and deleting the published post announce it too; the draft never did.
     let editor = server.token(Role::Editor).await;
-    server.patch("/api/v1/posts/hooked", Some(&editor), json!({"title": "Hooked again"})).await;
+    server
+        .patch(
+            "/api/v1/posts/hooked",
+            Some(&editor),
+            json!({"title": "Hooked again"}),
+        )
+        .await;
     server.delete("/api/v1/posts/hooked", Some(&editor)).await;
     assert!(wait_until(|| rx.seen.lock().unwrap().len() == 5).await);
-    let events: Vec<String> = rx.seen.lock().unwrap().iter().map(|(b, _, _)| serde_json::from_str::<Value>(b).unwrap()["event"].as_str().unwrap().to_string()).collect();
+    let events: Vec<String> = rx
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(b, _, _)| {
+            serde_json::from_str::<Value>(b).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
     assert_eq!(events[3..], ["post.updated", "post.deleted"]);
 }
 
 #[tokio::test]
 async fn a_pending_webhook_survives_a_restart() {
     // Nothing listens here at first.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}/revalidate");
     let server = TestServer::start_with(&[("BLOGD_WEBHOOKS_REVALIDATE_URL", &url)]).await;
     blogd::ops::webhooks::spawn(server.state.clone());
     let author = server.token(Role::Author).await;
-    server.create_post(&author, json!({"title": "Survivor", "content": "x", "status": "published"})).await;
+    server
+        .create_post(
+            &author,
+            json!({"title": "Survivor", "content": "x", "status": "published"}),
+        )
+        .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let attempts: i64 = server.state.db.read(|c| Ok(c.query_row("SELECT attempts FROM webhook_outbox", [], |r| r.get(0))?)).await.unwrap();
+    let attempts: i64 = server
+        .state
+        .db
+        .read(|c| Ok(c.query_row("SELECT attempts FROM webhook_outbox", [], |r| r.get(0))?))
+        .await
+        .unwrap();
     assert_eq!(attempts, 1, "tried once and failed");
     let dir = server.stop().await;
 
     // The receiver comes up on that port; a new server process finds the delivery and sends it.
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let log = seen.clone();
     let app = axum::Router::new().route(
@@ -330,7 +538,10 @@ async fn a_pending_webhook_survives_a_restart() {
     let again = TestServer::start_in(dir, &[("BLOGD_WEBHOOKS_REVALIDATE_URL", &url)]).await;
     again.state.clock.advance(61);
     blogd::ops::webhooks::spawn(again.state.clone());
-    assert!(wait_until(|| seen.lock().unwrap().len() == 1).await, "delivered after the restart");
+    assert!(
+        wait_until(|| seen.lock().unwrap().len() == 1).await,
+        "delivered after the restart"
+    );
     assert!(seen.lock().unwrap()[0].contains("survivor"));
 }
 
@@ -392,15 +603,111 @@ async fn sigterm_with_ten_thousand_queued_views_loses_none() {
         accepted += t.await.unwrap();
     }
     assert_eq!(accepted, 10_000);
-    let _ = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     tokio::time::sleep(Duration::from_millis(500)).await;
     blocker.execute_batch("COMMIT").unwrap();
     drop(blocker);
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
     assert!(status.success(), "clean exit: {status:?}");
     let conn = rusqlite::Connection::open(data.join("blogd.db")).unwrap();
-    let stored: i64 = conn.query_row("SELECT COUNT(*) FROM pageviews", [], |r| r.get(0)).unwrap();
-    assert_eq!(stored, 10_000, "every accepted view is in the database after shutdown");
-    let wal = std::fs::metadata(data.join("blogd.db-wal")).map(|m| m.len()).unwrap_or(0);
+    let stored: i64 = conn
+        .query_row("SELECT COUNT(*) FROM pageviews", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        stored, 10_000,
+        "every accepted view is in the database after shutdown"
+    );
+    let wal = std::fs::metadata(data.join("blogd.db-wal"))
+        .map(|m| m.len())
+        .unwrap_or(0);
     assert_eq!(wal, 0, "the WAL was checkpointed at shutdown");
+}
+
+#[tokio::test]
+async fn server_errors_reach_a_sentry_compatible_receiver_without_request_data() {
+    use std::io::BufRead;
+    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/api/42/envelope/",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let log = log.clone();
+                async move {
+                    let auth = headers
+                        .get("x-sentry-auth")
+                        .map(|v| v.to_str().unwrap().to_string())
+                        .unwrap_or_default();
+                    log.lock()
+                        .unwrap()
+                        .push((auth, String::from_utf8_lossy(&body).into_owned()));
+                    StatusCode::OK
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dsn = format!("http://publickey123@{}/42", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_blogd"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env("BLOGD_TLS_ENABLED", "false")
+        .env("BLOGD_LOG_STDOUT", "false")
+        .env("BLOGD_SENTRY_DSN", &dsn)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("blogd exited").unwrap();
+        if let Some(rest) = line.strip_prefix("blogd listening on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "nothing is sent while nothing fails"
+    );
+    rusqlite::Connection::open(data.join("blogd.db"))
+        .unwrap()
+        .execute_batch("DROP TABLE tags")
+        .unwrap();
+    let r = reqwest::Client::new()
+        .get(format!("{base}/api/v1/tags?q=very-private-query"))
+        .header("authorization", "Bearer secret-token-value-xyz")
+        .header("cookie", "session=cookie-value-xyz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        wait_until(|| !seen.lock().unwrap().is_empty()).await,
+        "the 500 was reported"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let (auth, envelope) = seen.lock().unwrap()[0].clone();
+    assert!(auth.contains("sentry_key=publickey123"), "{auth}");
+    assert!(envelope.contains("internal error"), "{envelope}");
+    for secret in [
+        "secret-token-value-xyz",
+        "cookie-value-xyz",
+        "very-private-query",
+        "authorization",
+    ] {
+        assert!(
+            !envelope.to_lowercase().contains(secret),
+            "{secret} reached the error report"
+        );
+    }
 }
