@@ -40,6 +40,9 @@ pub struct AppInner {
     pub analytics: Analytics,
     /// Wakes the webhook worker when a post change queued a delivery.
     pub webhooks_wake: tokio::sync::Notify,
+    pub backups: crate::ops::backup::Backups,
+    /// Requests per second, errors and latency over the last minute (for the console).
+    pub stats: crate::ops::stats::RequestStats,
     keys: RwLock<Arc<KeyRing>>,
     shared: RwLock<Arc<SharedKeys>>,
     disk: RwLock<Arc<dyn DiskProbe>>,
@@ -132,6 +135,7 @@ impl AppState {
             None
         };
         let db_for_analytics = db.clone();
+        let backups = crate::ops::backup::Backups::new(&config);
         let config_queue = config.analytics.queue_size as usize;
         let state = AppState(Arc::new(AppInner {
             config,
@@ -147,6 +151,8 @@ impl AppState {
             logs: std::sync::OnceLock::new(),
             analytics: Analytics::start(db_for_analytics, config_queue),
             webhooks_wake: tokio::sync::Notify::new(),
+            backups,
+            stats: crate::ops::stats::RequestStats::default(),
             keys: RwLock::new(Arc::new(keys)),
             shared: RwLock::new(Arc::new(shared)),
             disk: RwLock::new(crate::ops::health::default_probe()),

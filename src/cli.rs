@@ -58,6 +58,30 @@ pub enum Command {
     /// The revalidation webhook outbox.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Backups (through the running server when there is one, else on the files).
+    #[command(subcommand)]
+    Backup(BackupCommand),
+    /// Replace the database with a backup (verified first; the current data is backed up
+    /// before it is replaced).
+    Restore {
+        /// A backup file name (in backup.dir) or path.
+        file: String,
+        /// Do not ask for confirmation (scripts).
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BackupCommand {
+    /// Make a backup now; prints its path last.
+    Now,
+    /// List backups, newest first.
+    List,
+    /// Check a backup against its manifest and SQLite's integrity check.
+    Verify { file: String },
+    /// Delete all but the newest `backup.keep` backups.
+    Prune,
 }
 
 #[derive(Subcommand, Debug)]
@@ -237,6 +261,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", configured.unwrap_or(stored));
             Ok(())
         }
+        Command::Backup(command) => {
+            let config = load_config(&cli, None)?;
+            backup_command(&config, command)
+        }
+        Command::Restore { file, yes } => {
+            let config = load_config(&cli, None)?;
+            restore_command(&config, file, *yes)
+        }
         Command::Webhooks(command) => {
             let config = load_config(&cli, None)?;
             let db = Db::open(&config.database_path())?;
@@ -349,6 +381,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let local = listener.local_addr()?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let redirect = match state.config.server.http_listen.0 {
             Some(addr) => Some(
                 tokio::net::TcpListener::bind(addr)
@@ -358,12 +391,26 @@ fn serve(config: Config) -> anyhow::Result<()> {
             None => None,
         };
         let _pid = crate::ops::pidfile::PidFile::write(&state.config.storage.data_dir)?;
+        let admin_path = crate::admin::socket_path(&state.config);
+        let admin = crate::admin::bind(&admin_path)?;
+        {
+            let mut stop = stop_rx.clone();
+            tokio::spawn(crate::admin::serve(
+                state.clone(),
+                admin,
+                admin_path,
+                async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                },
+            ));
+        }
+        crate::ops::backup::spawn_schedule(state.clone());
         crate::ops::signals::spawn_reload_on_sighup(state.clone())?;
         crate::ops::maintenance::spawn(state.clone());
         crate::http::tls::spawn_watcher(state.clone());
         crate::http::tls::acme::spawn(state.clone());
         crate::ops::webhooks::spawn(state.clone());
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+
         if let Some(redirect) = redirect {
             let mut stop = stop_rx.clone();
             let addr = redirect.local_addr()?;
@@ -424,6 +471,140 @@ fn rotate_jwt(config: &Config) -> anyhow::Result<()> {
             println!("told the running server (pid {pid}) to reload its keys");
         }
         None => println!("no running server found; it will use the new key when it starts"),
+    }
+    Ok(())
+}
+
+/// A runtime for the commands that talk to the admin socket.
+fn small_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn print_backup(b: &crate::ops::backup::BackupInfo) {
+    println!(
+        "{:<28} {:>10} {:<22} {} media, schema {}",
+        b.file,
+        format!("{} KB", b.size / 1024),
+        crate::clock::rfc3339(b.created_at),
+        b.media_files,
+        b.schema_version
+    );
+}
+
+fn backup_command(config: &Config, command: &BackupCommand) -> anyhow::Result<()> {
+    use crate::admin::client::AdminClient;
+    use crate::ops::backup::{BackupInfo, Backups};
+    let runtime = small_runtime()?;
+    let client = AdminClient::new(&crate::admin::socket_path(config));
+    let live = runtime.block_on(client.is_up());
+    let backups = Backups::new(config);
+    let now = crate::clock::Clock::default().now();
+    match (command, live) {
+        (BackupCommand::Now, true) => {
+            let info: BackupInfo = runtime.block_on(async {
+                let patient = client.patient();
+                let job =
+                    tokio::spawn(
+                        async move { patient.post::<BackupInfo>("/v1/backups", None).await },
+                    );
+                while !job.is_finished() {
+                    if let Ok(view) = client.get::<serde_json::Value>("/v1/backups").await {
+                        if let Some(p) = view["running"].as_object() {
+                            let (done, total) = (
+                                p["pages_done"].as_u64().unwrap_or(0),
+                                p["pages_total"].as_u64().unwrap_or(1).max(1),
+                            );
+                            eprint!("\rbacking up: {:>3}%", done * 100 / total);
+                        }
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                eprintln!();
+                job.await?.map_err(anyhow::Error::from)
+            })?;
+            println!("{}", backups.dir().join(&info.file).display());
+        }
+        (BackupCommand::Now, false) => {
+            crate::app::ensure_data_dir(config)?;
+            Db::open(&config.database_path())?;
+            let info = backups.create(now, |p| {
+                eprint!(
+                    "\rbacking up: {:>3}%",
+                    p.pages_done * 100 / p.pages_total.max(1)
+                )
+            })?;
+            eprintln!();
+            println!("{}", backups.dir().join(&info.file).display());
+        }
+        (BackupCommand::List, _) => {
+            let list = backups.list();
+            if list.is_empty() {
+                println!("no backups in {}", backups.dir().display());
+            }
+            for b in &list {
+                print_backup(b);
+            }
+        }
+        (BackupCommand::Verify { file }, _) => {
+            let info = backups
+                .verify(&backups.locate(file))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            print!("ok: ");
+            print_backup(&info);
+        }
+        (BackupCommand::Prune, true) => {
+            let v: serde_json::Value = runtime.block_on(client.post("/v1/backups/prune", None))?;
+            println!("removed {}", v["removed"].as_array().map_or(0, Vec::len));
+        }
+        (BackupCommand::Prune, false) => {
+            println!("removed {}", backups.prune()?.len());
+        }
+    }
+    Ok(())
+}
+
+fn restore_command(config: &Config, file: &str, yes: bool) -> anyhow::Result<()> {
+    use crate::admin::client::AdminClient;
+    let backups = crate::ops::backup::Backups::new(config);
+    let path = backups.locate(file);
+    let info = backups
+        .verify(&path)
+        .map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?;
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            anyhow::bail!("restoring replaces all current data: confirm with --yes");
+        }
+        eprintln!(
+            "Restore {} (made {}) over the current data? A backup of the current data is taken first.\nType yes to go on:",
+            info.file,
+            crate::clock::rfc3339(info.created_at)
+        );
+        if read_password_line()?.trim() != "yes" {
+            anyhow::bail!("not confirmed; nothing was changed");
+        }
+    }
+    let runtime = small_runtime()?;
+    let client = AdminClient::new(&crate::admin::socket_path(config));
+    if runtime.block_on(client.is_up()) {
+        let v: serde_json::Value = runtime.block_on(client.patient().post(
+            "/v1/backups/restore",
+            Some(serde_json::json!({"file": path.display().to_string()})),
+        ))?;
+        println!(
+            "restored {} into the running server; the data before is in {}",
+            info.file,
+            v["pre_restore_backup"]["file"].as_str().unwrap_or("?")
+        );
+    } else {
+        let db = Db::open(&config.database_path())?;
+        let now = crate::clock::Clock::default().now();
+        let before = backups.restore(&db, &path, now, |_| {})?;
+        println!(
+            "restored {}; the data before is in {}",
+            info.file, before.file
+        );
     }
     Ok(())
 }

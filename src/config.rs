@@ -37,6 +37,8 @@ pub struct Config {
     pub analytics: AnalyticsConfig,
     pub webhooks: WebhooksConfig,
     pub sentry: SentryConfig,
+    pub backup: BackupConfig,
+    pub admin: AdminConfig,
     pub site: SiteConfig,
 }
 
@@ -272,6 +274,36 @@ impl<'de> Deserialize<'de> for PostPath {
             )));
         }
         Ok(PostPath(text))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    pub socket: OptionalPath,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupConfig {
+    pub dir: OptionalPath,
+    pub keep: u32,
+    pub every: Schedule,
+}
+
+/// `backup.every`: a duration, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule(pub Option<HumanDuration>);
+
+impl<'de> Deserialize<'de> for Schedule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.trim().eq_ignore_ascii_case("off") {
+            return Ok(Schedule(None));
+        }
+        HumanDuration::parse(&text)
+            .map(|d| Schedule(Some(d)))
+            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -3,6 +3,7 @@
 //! The binary (`main.rs`) only starts the runtime and hands over to [`cli`]. Everything else is
 //! a library so integration tests can build the real server on a real socket.
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;

@@ -93,6 +93,8 @@ pub struct Db {
     readers: r2d2::Pool<SqliteConnectionManager>,
     writer: Arc<Mutex<Connection>>,
     path: PathBuf,
+    /// While a restore replaces the data, writes answer 503 at once instead of queueing.
+    maintenance: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Per-connection settings, applied to every connection blogd opens.
@@ -110,6 +112,31 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
          PRAGMA temp_store = MEMORY;",
     )?;
     conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Runs an online backup to the end, reporting (pages done, pages in all).
+pub fn copy_all(
+    backup: &rusqlite::backup::Backup<'_, '_>,
+    progress: &mut impl FnMut(u64, u64),
+) -> anyhow::Result<()> {
+    use rusqlite::backup::StepResult;
+    loop {
+        match backup.step(256)? {
+            StepResult::Done => break,
+            StepResult::More => {}
+            // Another connection holds a lock for a moment: wait, don't fail.
+            StepResult::Busy | StepResult::Locked => std::thread::sleep(Duration::from_millis(5)),
+            _ => std::thread::sleep(Duration::from_millis(5)),
+        }
+        let p = backup.progress();
+        let total = u64::try_from(p.pagecount).unwrap_or(0);
+        let left = u64::try_from(p.remaining).unwrap_or(0);
+        progress(total.saturating_sub(left), total);
+    }
+    let p = backup.progress();
+    let total = u64::try_from(p.pagecount).unwrap_or(0);
+    progress(total, total);
     Ok(())
 }
 
@@ -139,6 +166,7 @@ impl Db {
             readers,
             writer: Arc::new(Mutex::new(writer)),
             path: path.to_path_buf(),
+            maintenance: Arc::default(),
         })
     }
 
@@ -175,6 +203,9 @@ impl Db {
         F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
+        if self.maintenance.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(StoreError::Unavailable("a restore is in progress".into()));
+        }
         let writer = self.writer.clone();
         tokio::task::spawn_blocking(move || {
             // A panic while holding the lock leaves the connection usable: the transaction
@@ -208,6 +239,43 @@ impl Db {
         })
         .await
         .map_err(|e| StoreError::Other(e.into()))?
+    }
+
+    /// Replaces the whole database with the contents of `source` (a verified backup), in
+    /// place, through SQLite's backup API on the writer connection: readers keep reading
+    /// (their snapshot, then the restored data); writes answer 503 until it is done. Then
+    /// migrations bring an older backup's schema up to date. Blocking.
+    pub fn restore_from(
+        &self,
+        source: &Path,
+        mut progress: impl FnMut(u64, u64),
+    ) -> anyhow::Result<()> {
+        use std::sync::atomic::Ordering;
+        self.maintenance.store(true, Ordering::Release);
+        let result = (|| {
+            let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            {
+                let backup = rusqlite::backup::Backup::new(&src, &mut conn)?;
+                copy_all(&backup, &mut progress)?;
+            }
+            conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+            migrate::apply(&mut conn)?;
+            Ok(())
+        })();
+        self.maintenance.store(false, Ordering::Release);
+        result
+    }
+
+    /// Read-pool use, for the operator.
+    pub fn pool_state(&self) -> serde_json::Value {
+        let state = self.readers.state();
+        serde_json::json!({"connections": state.connections, "idle": state.idle_connections, "max": self.readers.max_size()})
+    }
+
+    /// Whether a restore is running.
+    pub fn in_maintenance(&self) -> bool {
+        self.maintenance.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Synchronous write for command-line tools (no runtime needed).

@@ -123,8 +123,9 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     }
     span.in_scope(|| {
         // The body's size as far as it is known before it is sent (streams: what is known).
-                let elapsed = started.elapsed();
+                        let elapsed = started.elapsed();
         in_flight.decrement(1.0);
+        state.stats.record(state.clock.now(), response.status().is_server_error(), elapsed.as_micros() as u64);
         metrics::counter!("http_requests_total", "method" => method.to_string(), "route" => route.clone(), "status" => response.status().as_u16().to_string()).increment(1);
         metrics::histogram!("http_request_duration_seconds", "route" => route.clone()).record(elapsed.as_secs_f64());
         let hint = axum::body::HttpBody::size_hint(response.body());

@@ -1,6 +1,7 @@
 //! Operational jobs of the running server: signals, periodic upkeep, the pid file.
 
 pub mod analytics;
+pub mod backup;
 pub mod health;
 pub mod logs;
 pub mod maintenance;
@@ -9,4 +10,5 @@ pub mod pidfile;
 pub mod rotating;
 pub mod sentry;
 pub mod signals;
+pub mod stats;
 pub mod webhooks;

@@ -1,0 +1,384 @@
+//! Backups: one function behind every trigger (the schedule, `blogd backup now`, the admin
+//! socket, the console).
+//!
+//! A backup is `blogd-<UTC time>.db`, a copy made with SQLite's online backup API (the server
+//! keeps serving reads and writes meanwhile), checked with `PRAGMA integrity_check` and hashed
+//! (SHA-256) before it counts; its manifest `blogd-<time>.json` records the hash, and the
+//! media files sit beside it in `blogd-<time>.media/` (hard links: media are immutable and
+//! named by their hash, so this costs no space). Files are private (0600, directory 0700).
+//! Retention keeps the newest `backup.keep`.
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use rusqlite::{Connection, OpenFlags};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::config::Config;
+use crate::db::{copy_all, migrate};
+
+/// What is known about a backup (its manifest).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BackupInfo {
+    /// File name of the database copy, e.g. `blogd-20260115T100000Z.db`.
+    pub file: String,
+    pub created_at: i64,
+    pub size: u64,
+    pub sha256: String,
+    pub schema_version: i64,
+    pub media_files: usize,
+}
+
+/// Progress of the backup being made, for the console and the CLI.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, Default)]
+pub struct Progress {
+    pub pages_done: u64,
+    pub pages_total: u64,
+}
+
+/// Why a backup file is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("{0} has no manifest ({0}.json is missing or unreadable): not a blogd backup")]
+    NoManifest(String),
+    #[error("{0} does not match its manifest's SHA-256: it is damaged or was changed")]
+    HashMismatch(String),
+    #[error("{0} fails SQLite's integrity check: {1}")]
+    Corrupt(String, String),
+    #[error("{0} was made by a newer blogd (schema {1}); this one knows up to {2}")]
+    TooNew(String, i64, i64),
+    #[error("{0}: {1}")]
+    Io(String, String),
+}
+
+/// The backup service of a running server (or of a shell command working on the files).
+pub struct Backups {
+    dir: PathBuf,
+    keep: usize,
+    data_dir: PathBuf,
+    db_path: PathBuf,
+    running: AtomicBool,
+    progress: Mutex<Option<Progress>>,
+}
+
+fn stamp(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| {
+            format!(
+                "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        })
+        .unwrap_or_else(|_| unix.to_string())
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+fn integrity(path: &Path) -> Result<i64, String> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| e.to_string())?;
+    let verdict: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if verdict != "ok" {
+        return Err(verdict);
+    }
+    migrate::schema_version(&conn).map_err(|e| e.to_string())
+}
+
+impl Backups {
+    pub fn new(config: &Config) -> Backups {
+        Backups {
+            dir: dir(config),
+            keep: config.backup.keep.max(1) as usize,
+            data_dir: config.storage.data_dir.clone(),
+            db_path: config.database_path(),
+            running: AtomicBool::new(false),
+            progress: Mutex::new(None),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The backup being made now, if one is.
+    pub fn progress(&self) -> Option<Progress> {
+        *self.progress.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Makes a backup now (blocking). A second one while one runs is refused.
+    pub fn create(
+        &self,
+        now: i64,
+        mut on_progress: impl FnMut(Progress),
+    ) -> anyhow::Result<BackupInfo> {
+        if self.running.swap(true, Ordering::AcqRel) {
+            anyhow::bail!("a backup is already running");
+        }
+        let result = self.create_inner(now, &mut on_progress);
+        *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.running.store(false, Ordering::Release);
+        if result.is_ok() {
+            if let Err(err) = self.prune() {
+                tracing::warn!(error = %format!("{err:#}"), "pruning old backups failed");
+            }
+        }
+        result
+    }
+
+    fn create_inner(
+        &self,
+        now: i64,
+        on_progress: &mut impl FnMut(Progress),
+    ) -> anyhow::Result<BackupInfo> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .with_context(|| {
+                format!("cannot create the backup directory {}", self.dir.display())
+            })?;
+        let name = format!("blogd-{}", stamp(now));
+        let final_path = self.dir.join(format!("{name}.db"));
+        if final_path.exists() {
+            anyhow::bail!("a backup named {name} already exists (one per second at most)");
+        }
+        let partial = self.dir.join(format!(".{name}.db.partial"));
+        let _ = fs::remove_file(&partial);
+        {
+            let src = Connection::open_with_flags(&self.db_path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .with_context(|| format!("cannot open {}", self.db_path.display()))?;
+            let mut dst = Connection::open(&partial)?;
+            fs::set_permissions(&partial, fs::Permissions::from_mode(0o600))?;
+            let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
+            copy_all(&backup, &mut |done, total| {
+                let p = Progress {
+                    pages_done: done,
+                    pages_total: total,
+                };
+                *self.progress.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+                on_progress(p);
+            })?;
+        }
+        let schema_version = integrity(&partial)
+            .map_err(|why| anyhow::anyhow!("the new backup fails its integrity check: {why}"))?;
+        let sha256 = sha256_file(&partial)?;
+        let size = fs::metadata(&partial)?.len();
+        let media_files = self.copy_media(&name)?;
+        fs::rename(&partial, &final_path)?;
+        let info = BackupInfo {
+            file: format!("{name}.db"),
+            created_at: now,
+            size,
+            sha256,
+            schema_version,
+            media_files,
+        };
+        let manifest = self.dir.join(format!("{name}.json"));
+        fs::write(&manifest, serde_json::to_vec_pretty(&info)?)?;
+        fs::set_permissions(&manifest, fs::Permissions::from_mode(0o600))?;
+        metrics::gauge!("backup_last_success_timestamp_seconds").set(now as f64);
+        tracing::info!(file = %info.file, size, media_files, "backup made and verified");
+        Ok(info)
+    }
+
+    /// Hard-links (or, across file systems, copies) the media files beside the backup.
+    fn copy_media(&self, name: &str) -> anyhow::Result<usize> {
+        let source = crate::content::media::media_dir(&self.data_dir);
+        let Ok(entries) = fs::read_dir(&source) else {
+            return Ok(0);
+        };
+        let target = self.dir.join(format!("{name}.media"));
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&target)?;
+        let mut count = 0;
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            if file_name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let to = target.join(&file_name);
+            if fs::hard_link(entry.path(), &to).is_err() {
+                fs::copy(entry.path(), &to)?;
+            }
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Backups, newest first.
+    pub fn list(&self) -> Vec<BackupInfo> {
+        let mut all: Vec<BackupInfo> = fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .filter_map(|e| serde_json::from_slice::<BackupInfo>(&fs::read(e.path()).ok()?).ok())
+            .collect();
+        all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.file.cmp(&a.file)));
+        all
+    }
+
+    /// The newest verified backup, if any.
+    pub fn latest(&self) -> Option<BackupInfo> {
+        self.list().into_iter().next()
+    }
+
+    /// Resolves a backup argument: a path, or a file name in the backup directory.
+    pub fn locate(&self, file: &str) -> PathBuf {
+        let path = Path::new(file);
+        if path.components().count() == 1 {
+            self.dir.join(path)
+        } else {
+            path.to_path_buf()
+        }
+    }
+
+    /// Checks a backup against its manifest and SQLite's integrity check.
+    pub fn verify(&self, path: &Path) -> Result<BackupInfo, VerifyError> {
+        let shown = path.display().to_string();
+        let manifest = path.with_extension("json");
+        let info: BackupInfo = fs::read(&manifest)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(|| VerifyError::NoManifest(shown.clone()))?;
+        let actual =
+            sha256_file(path).map_err(|e| VerifyError::Io(shown.clone(), e.to_string()))?;
+        if actual != info.sha256 {
+            return Err(VerifyError::HashMismatch(shown));
+        }
+        let version = integrity(path).map_err(|why| VerifyError::Corrupt(shown.clone(), why))?;
+        if version > migrate::latest_version() {
+            return Err(VerifyError::TooNew(
+                shown,
+                version,
+                migrate::latest_version(),
+            ));
+        }
+        Ok(info)
+    }
+
+    /// Deletes all but the newest `keep` backups (database, manifest and media). Returns the
+    /// names removed.
+    pub fn prune(&self) -> anyhow::Result<Vec<String>> {
+        let mut removed = Vec::new();
+        for old in self.list().into_iter().skip(self.keep) {
+            let base = old.file.trim_end_matches(".db").to_string();
+            let _ = fs::remove_file(self.dir.join(&old.file));
+            let _ = fs::remove_file(self.dir.join(format!("{base}.json")));
+            let _ = fs::remove_dir_all(self.dir.join(format!("{base}.media")));
+            removed.push(old.file);
+        }
+        Ok(removed)
+    }
+
+    /// Restores a backup into the live database `db` (the server's, or one opened by a shell
+    /// command): verifies it, takes a pre-restore backup of the current data, then copies it
+    /// in and brings back its media files. Returns the pre-restore backup.
+    pub fn restore(
+        &self,
+        db: &crate::db::Db,
+        path: &Path,
+        now: i64,
+        mut on_progress: impl FnMut(Progress),
+    ) -> anyhow::Result<BackupInfo> {
+        let info = self.verify(path)?;
+        let before = self
+            .create(now, |_| {})
+            .context("the pre-restore backup failed; nothing was changed")?;
+        db.restore_from(path, |done, total| {
+            on_progress(Progress {
+                pages_done: done,
+                pages_total: total,
+            })
+        })?;
+        let media = path.with_extension("media");
+        if let Ok(entries) = fs::read_dir(&media) {
+            let target = crate::content::media::media_dir(&self.data_dir);
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o750)
+                .create(&target)?;
+            for entry in entries.flatten() {
+                let to = target.join(entry.file_name());
+                if !to.exists() && fs::hard_link(entry.path(), &to).is_err() {
+                    fs::copy(entry.path(), &to)?;
+                }
+            }
+        }
+        tracing::info!(from = %info.file, pre_restore = %before.file, "restored a backup");
+        Ok(before)
+    }
+}
+
+/// `backup.dir`, or `<data_dir>/backups`.
+pub fn dir(config: &Config) -> PathBuf {
+    config.backup.dir.as_path().map_or_else(
+        || config.storage.data_dir.join("backups"),
+        Path::to_path_buf,
+    )
+}
+
+/// Makes a backup every `backup.every` (counted from the newest existing one), until the
+/// runtime stops.
+pub fn spawn_schedule(state: crate::app::AppState) {
+    let Some(every) = state.config.backup.every.0 else {
+        return;
+    };
+    tokio::spawn(async move {
+        loop {
+            let now = state.clock.now();
+            let due_at = state
+                .backups
+                .latest()
+                .map_or(now, |b| b.created_at + every.as_secs());
+            if due_at > now {
+                tokio::time::sleep(std::time::Duration::from_secs(
+                    (due_at - now).min(3600) as u64
+                ))
+                .await;
+                continue;
+            }
+            let worker = state.clone();
+            match tokio::task::spawn_blocking(move || {
+                worker.backups.create(worker.clock.now(), |_| {})
+            })
+            .await
+            {
+                Ok(Ok(info)) => tracing::info!(file = %info.file, "scheduled backup done"),
+                Ok(Err(err)) => {
+                    tracing::error!(error = %format!("{err:#}"), "scheduled backup failed");
+                    tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+                }
+                Err(err) => tracing::error!(error = %err, "scheduled backup task failed"),
+            }
+        }
+    });
+}
