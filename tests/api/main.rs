@@ -5,6 +5,7 @@ mod common;
 
 mod accounts;
 mod acme;
+mod admin;
 mod auth;
 mod cli;
 mod comments;

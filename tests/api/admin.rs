@@ -1,0 +1,444 @@
+//! Backups, restores and the admin socket.
+
+use std::os::unix::fs::PermissionsExt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use blogd::admin::client::AdminClient;
+use blogd::auth::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::TestServer;
+
+async fn backup(server: &TestServer) -> blogd::ops::backup::BackupInfo {
+    let state = server.state.clone();
+    tokio::task::spawn_blocking(move || state.backups.create(state.clock.now(), |_| {}))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_backup_under_concurrent_writes_is_consistent_and_complete() {
+    let server = Arc::new(TestServer::start().await);
+    let token = server.token(Role::Author).await;
+    let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (server, token, acknowledged, stop) = (
+                server.clone(),
+                token.clone(),
+                acknowledged.clone(),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r = server
+                        .post(
+                            "/api/v1/posts",
+                            Some(&token),
+                            json!({"title": format!("w{w} n{n}"), "content": "x".repeat(2000)}),
+                        )
+                        .await;
+                    assert_eq!(r.status, StatusCode::CREATED);
+                    acknowledged
+                        .lock()
+                        .unwrap()
+                        .push(r.body["slug"].as_str().unwrap().to_string());
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let before: Vec<String> = acknowledged.lock().unwrap().clone();
+    let info = backup(&server).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    assert!(before.len() > 10, "writers were busy: {}", before.len());
+
+    let path = server.state.backups.locate(&info.file);
+    server
+        .state
+        .backups
+        .verify(&path)
+        .expect("the backup verifies");
+    let copy = rusqlite::Connection::open(&path).unwrap();
+    let verdict: String = copy
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(verdict, "ok");
+    for slug in &before {
+        let found: i64 = copy
+            .query_row("SELECT COUNT(*) FROM posts WHERE slug = ?1", [slug], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(
+            found, 1,
+            "{slug} was acknowledged before the backup started but is missing"
+        );
+    }
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "backups are private");
+}
+
+#[tokio::test]
+async fn restore_round_trip_keeps_a_pre_restore_copy() {
+    let server = TestServer::start().await;
+    let token = server.token(Role::Author).await;
+    server
+        .create_post(
+            &token,
+            json!({"title": "Kept", "content": "x", "status": "published"}),
+        )
+        .await;
+    let saved = backup(&server).await;
+    server
+        .create_post(
+            &token,
+            json!({"title": "Later", "content": "x", "status": "published"}),
+        )
+        .await;
+    server.delete("/api/v1/posts/kept", Some(&token)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await; // backups are named by the second
+
+    let state = server.state.clone();
+    let path = state.backups.locate(&saved.file);
+    let before = tokio::task::spawn_blocking(move || {
+        state
+            .backups
+            .restore(&state.db, &path, state.clock.now(), |_| {})
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        server.get("/api/v1/posts/kept", None).await.status,
+        StatusCode::OK,
+        "restored"
+    );
+    assert_eq!(
+        server.get("/api/v1/posts/later", None).await.status,
+        StatusCode::NOT_FOUND,
+        "newer data replaced"
+    );
+    let pre = rusqlite::Connection::open(server.state.backups.locate(&before.file)).unwrap();
+    let later: i64 = pre
+        .query_row("SELECT COUNT(*) FROM posts WHERE slug = 'later'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(later, 1, "the pre-restore backup holds what was replaced");
+    // Writes work again after the restore.
+    server
+        .create_post(&token, json!({"title": "After", "content": "x"}))
+        .await;
+}
+
+#[tokio::test]
+async fn a_corrupted_backup_fails_verify_and_restore_and_changes_nothing() {
+    let server = TestServer::start().await;
+    let token = server.token(Role::Author).await;
+    server
+        .create_post(
+            &token,
+            json!({"title": "Current", "content": "x", "status": "published"}),
+        )
+        .await;
+    let info = backup(&server).await;
+    let path = server.state.backups.locate(&info.file);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = server.state.backups.verify(&path).unwrap_err().to_string();
+    assert!(err.contains("SHA-256"), "{err}");
+    let state = server.state.clone();
+    let p = path.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        state
+            .backups
+            .restore(&state.db, &p, state.clock.now(), |_| {})
+    })
+    .await
+    .unwrap();
+    assert!(result.is_err());
+    assert_eq!(
+        server.get("/api/v1/posts/current", None).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        server.state.backups.list().len(),
+        1,
+        "no pre-restore backup was even taken"
+    );
+
+    let truncated = server.state.backups.dir().join("truncated.db");
+    std::fs::write(&truncated, &bytes[..1024]).unwrap();
+    assert!(
+        server.state.backups.verify(&truncated).is_err(),
+        "no manifest, no restore"
+    );
+}
+
+#[tokio::test]
+async fn retention_keeps_the_newest() {
+    let server = TestServer::start_with(&[("BLOGD_BACKUP_KEEP", "2")]).await;
+    for i in 0..3 {
+        if i > 0 {
+            server.state.clock.advance(60);
+        }
+        backup(&server).await;
+    }
+    let list = server.state.backups.list();
+    assert_eq!(list.len(), 2);
+    assert!(list[0].created_at > list[1].created_at);
+}
+
+/// Starts the admin socket of a test server; returns a client for it.
+async fn admin(server: &TestServer) -> AdminClient {
+    let path = server.dir.path().join("admin.sock");
+    let listener = blogd::admin::bind(&path).unwrap();
+    tokio::spawn(blogd::admin::serve(
+        server.state.clone(),
+        listener,
+        path.clone(),
+        std::future::pending(),
+    ));
+    AdminClient::new(&path)
+}
+
+#[tokio::test]
+async fn the_admin_socket_bans_lifts_backs_up_and_audits() {
+    let server = TestServer::start_with(&[("BLOGD_THROTTLE_ALLOW", "")]).await;
+    let client = admin(&server).await;
+    let mode = std::fs::metadata(client.path())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o660);
+
+    let status: Value = client.get("/v1/status").await.unwrap();
+    assert_eq!(status["health"]["status"], "healthy");
+    assert!(status["traffic"]["per_second"].is_array());
+
+    let ban: Value = client
+        .post(
+            "/v1/bans",
+            Some(json!({"ip": "127.0.0.1", "minutes": 10, "reason": "test"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ban["reason"], "test");
+    assert_eq!(server.get("/api/v1/posts", None).await.code(), "ip_banned");
+    let throttle: Value = client.get("/v1/throttle").await.unwrap();
+    assert_eq!(throttle["bans"][0]["ip"], "127.0.0.1");
+    let lifted: Value = client
+        .call("DELETE", "/v1/bans/127.0.0.1", None)
+        .await
+        .unwrap();
+    assert_eq!(lifted["lifted"], true);
+    assert_eq!(
+        server.get("/api/v1/posts", None).await.status,
+        StatusCode::OK
+    );
+    let bad = client
+        .post::<Value>("/v1/bans", Some(json!({"ip": "not-an-ip", "minutes": 1})))
+        .await;
+    assert!(matches!(
+        bad,
+        Err(blogd::admin::client::ClientError::Api(400, _))
+    ));
+
+    let made: Value = client.patient().post("/v1/backups", None).await.unwrap();
+    let file = made["file"].as_str().unwrap().to_string();
+    let listed: Value = client.get("/v1/backups").await.unwrap();
+    assert_eq!(listed["backups"][0]["file"], file.as_str());
+    let verified: Value = client
+        .post("/v1/backups/verify", Some(json!({"file": file})))
+        .await
+        .unwrap();
+    assert_eq!(verified["sha256"], made["sha256"]);
+
+    let rotated: Value = client.post("/v1/rotate/jwt", None).await.unwrap();
+    assert!(rotated["kid"].is_string());
+
+    let actions: Vec<(String, String, String)> = server
+        .state
+        .db
+        .read(|c| {
+            let mut s = c.prepare(
+                "SELECT actor, action, ip FROM audit_log WHERE actor = 'console' ORDER BY id",
+            )?;
+            let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+        .unwrap();
+    let names: Vec<&str> = actions.iter().map(|a| a.1.as_str()).collect();
+    assert_eq!(
+        names,
+        ["ban.add", "ban.remove", "backup.create", "key.rotate"]
+    );
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    assert!(
+        actions.iter().all(|a| a.2 == format!("uid:{me}")),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_live_event_stream_follows_new_events() {
+    let server = TestServer::start().await;
+    let client = admin(&server).await;
+    let follower = client.clone();
+    let got = tokio::spawn(async move {
+        let mut kinds = Vec::new();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            follower.follow("/v1/events/stream", |event| {
+                kinds.push(event["kind"].as_str().unwrap_or("").to_string());
+                kinds.len() < 2
+            }),
+        )
+        .await;
+        kinds
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.get("/.env", None).await;
+    server.login("nobody", "wrong-password-guess").await;
+    let kinds = got.await.unwrap();
+    assert_eq!(kinds, ["suspicious_request", "login_failed"]);
+    let recent: Vec<Value> = client.get("/v1/events?limit=10").await.unwrap();
+    assert!(recent.len() >= 2);
+}
+
+#[tokio::test]
+async fn the_socket_refuses_other_users_and_symlinks() {
+    let server = TestServer::start().await;
+    let client = admin(&server).await;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        // Another user (nobody) is not the owner nor in the socket's group: refused.
+        let script = format!(
+            "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n s.connect({:?})\n s.sendall(b'GET /v1/status HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n print(s.recv(100))\nexcept Exception as e:\n print('refused', e)\n",
+            client.path().display().to_string()
+        );
+        let out = std::process::Command::new("python3")
+            .args(["-c", &script])
+            .current_dir("/")
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("refused") || text.contains("b''"),
+            "a stranger got in: {text}"
+        );
+    }
+    let link = server.dir.path().join("link.sock");
+    std::os::unix::fs::symlink("/tmp/elsewhere.sock", &link).unwrap();
+    let err = blogd::admin::bind(&link).unwrap_err().to_string();
+    assert!(err.contains("symbolic link"), "{err}");
+}
+
+use std::os::unix::process::CommandExt;
+
+#[test]
+fn backup_and_restore_commands_work_on_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_blogd");
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    assert!(
+        run(&[
+            "user",
+            "create",
+            "--username",
+            "writer",
+            "--email",
+            "w@example.com",
+            "--role",
+            "author"
+        ])
+        .status
+        .success()
+    );
+    let made = run(&["backup", "now"]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&made.stdout);
+    let path = stdout.lines().last().unwrap().trim().to_string();
+    assert!(
+        path.ends_with(".db") && std::path::Path::new(&path).exists(),
+        "the last line is the path: {stdout}"
+    );
+    let listed = String::from_utf8_lossy(&run(&["backup", "list"]).stdout).into_owned();
+    assert!(
+        listed.contains(
+            std::path::Path::new(&path)
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+        )
+    );
+    assert!(run(&["backup", "verify", &path]).status.success());
+
+    assert!(
+        run(&[
+            "user",
+            "create",
+            "--username",
+            "newcomer",
+            "--email",
+            "n@example.com"
+        ])
+        .status
+        .success()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let refused = run(&["restore", &path]);
+    assert!(
+        !refused.status.success(),
+        "no terminal and no --yes: refused"
+    );
+    let restored = run(&["restore", &path, "--yes"]);
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    let users = String::from_utf8_lossy(&run(&["user", "list"]).stdout).into_owned();
+    assert!(
+        users.contains("writer") && !users.contains("newcomer"),
+        "{users}"
+    );
+
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[4096] ^= 0xFF;
+    std::fs::write(&path, bytes).unwrap();
+    let bad = run(&["backup", "verify", &path]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("SHA-256"));
+    assert!(!run(&["restore", &path, "--yes"]).status.success());
+}
