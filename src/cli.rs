@@ -28,6 +28,12 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// The operator console (a terminal UI) of the running server, over its admin socket.
+    Console {
+        /// Another instance's admin socket.
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+    },
     /// Run the server.
     Serve {
         /// Address to listen on, e.g. 0.0.0.0:8443; overrides `server.listen`.
@@ -204,6 +210,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { listen } => {
             let config = load_config(&cli, listen.clone())?;
             serve(config)
+        }
+        Command::Console { socket } => {
+            let config = load_config(&cli, None)?;
+            let path = socket
+                .clone()
+                .unwrap_or_else(|| crate::admin::socket_path(&config));
+            crate::console::run(&path)
         }
         Command::Openapi { output } => {
             let doc = serde_json::to_string_pretty(&crate::api::openapi())?;

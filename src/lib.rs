@@ -11,6 +11,7 @@ pub mod cidr;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod content;
 pub mod db;
 pub mod error;

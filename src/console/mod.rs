@@ -1,0 +1,167 @@
+//! `blogd console`: the operator's terminal UI over the admin socket.
+//!
+//! State ([`app`]) + views ([`views`]) + a worker that talks to the socket. The draw loop
+//! never waits on the network: the worker polls every second and follows the event stream in
+//! the background, and sends what it learns through a channel; key presses that need the
+//! server become commands the worker runs. The terminal is restored on exit, on error and on
+//! panic (ratatui's init installs the panic hook).
+
+pub mod app;
+pub mod views;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{self, Event, KeyEventKind};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::admin::client::AdminClient;
+use app::{App, Command, Update};
+
+/// Runs the console until the operator quits.
+pub fn run(socket: &Path) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let client = AdminClient::new(socket);
+    let (updates_tx, mut updates) = mpsc::unbounded_channel::<Update>();
+    let (commands, commands_rx) = mpsc::unbounded_channel::<Command>();
+    runtime.spawn(poll(client.clone(), updates_tx.clone()));
+    runtime.spawn(follow_events(client.clone(), updates_tx.clone()));
+    runtime.spawn(execute(client, commands_rx, updates_tx));
+
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut app = App::new(color);
+    let mut terminal = ratatui::init();
+    let result = (|| -> anyhow::Result<()> {
+        while !app.quit {
+            while let Ok(update) = updates.try_recv() {
+                app.apply(update);
+            }
+            if app
+                .message
+                .as_ref()
+                .is_some_and(|(_, at)| at.elapsed() > Duration::from_secs(6))
+            {
+                app.message = None;
+            }
+            app.now = crate::clock::Clock::default().now();
+            terminal.draw(|frame| views::draw(frame, &app))?;
+            if event::poll(Duration::from_millis(150))? {
+                match event::read()? {
+                    Event::Key(key) if key.kind == KeyEventKind::Press => {
+                        if let Some(command) = app.on_key(key) {
+                            let _ = commands.send(command);
+                        }
+                    }
+                    // Resizes redraw on the next turn of the loop.
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    })();
+    ratatui::restore();
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    result
+}
+
+/// Refreshes everything every second; reports a lost connection and keeps trying.
+async fn poll(client: AdminClient, updates: mpsc::UnboundedSender<Update>) {
+    loop {
+        let started = Instant::now();
+        match client.get::<Value>("/v1/status").await {
+            Ok(status) => {
+                let _ = updates.send(Update::Status(status));
+                if let Ok(v) = client.get::<Value>("/v1/throttle").await {
+                    let _ = updates.send(Update::Throttle(v));
+                }
+                if let Ok(v) = client.get::<Value>("/v1/backups").await {
+                    let _ = updates.send(Update::Backups(v));
+                }
+                if let Ok(v) = client.get::<Value>("/v1/rotation").await {
+                    let _ = updates.send(Update::Rotation(v));
+                }
+            }
+            Err(err) => {
+                let _ = updates.send(Update::Disconnected(err.to_string()));
+            }
+        }
+        if updates.is_closed() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(1).saturating_sub(started.elapsed())).await;
+    }
+}
+
+/// Loads recent security events, then follows new ones live; reconnects when the server
+/// comes back.
+async fn follow_events(client: AdminClient, updates: mpsc::UnboundedSender<Update>) {
+    loop {
+        if let Ok(recent) = client.get::<Vec<Value>>("/v1/events?limit=500").await {
+            let _ = updates.send(Update::Events(recent));
+            let sink = updates.clone();
+            let _ = client
+                .follow("/v1/events/stream", move |event| {
+                    sink.send(Update::Event(event)).is_ok()
+                })
+                .await;
+        }
+        if updates.is_closed() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Runs the operator's commands, one at a time, and reports how they went.
+async fn execute(
+    client: AdminClient,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    updates: mpsc::UnboundedSender<Update>,
+) {
+    let patient = client.patient();
+    while let Some(command) = commands.recv().await {
+        let result = match &command {
+            Command::Unban(ip) => client
+                .call::<Value>("DELETE", &format!("/v1/bans/{ip}"), None)
+                .await
+                .map(|_| format!("lifted the ban on {ip}")),
+            Command::Ban { ip, minutes } => client
+                .post::<Value>(
+                    "/v1/bans",
+                    Some(
+                        json!({"ip": ip, "minutes": minutes, "reason": "banned from the console"}),
+                    ),
+                )
+                .await
+                .map(|_| format!("banned {ip} for {minutes} min")),
+            Command::BackupNow => patient.post::<Value>("/v1/backups", None).await.map(|v| {
+                format!(
+                    "backup {} made and verified",
+                    v["file"].as_str().unwrap_or("?")
+                )
+            }),
+            Command::Verify(file) => client
+                .post::<Value>("/v1/backups/verify", Some(json!({"file": file})))
+                .await
+                .map(|_| format!("{file}: verified, intact")),
+            Command::Restore(file) => patient
+                .post::<Value>("/v1/backups/restore", Some(json!({"file": file})))
+                .await
+                .map(|v| {
+                    format!(
+                        "restored {file}; the data before is in {}",
+                        v["pre_restore_backup"]["file"].as_str().unwrap_or("?")
+                    )
+                }),
+            Command::Rotate(what) => client
+                .post::<Value>(&format!("/v1/rotate/{what}"), None)
+                .await
+                .map(|_| format!("rotated {what}")),
+        };
+        let _ = updates.send(Update::Done(result.map_err(|e| e.to_string())));
+    }
+}
