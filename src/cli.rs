@@ -28,6 +28,13 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Deployment self-check: TLS, secrets, file modes, accounts, backups (and with --url the
+    /// live headers, limits, health and docs). Exits non-zero when a check fails.
+    Audit {
+        /// A running server's URL to check live, e.g. https://blog.example.com
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// The operator console (a terminal UI) of the running server, over its admin socket.
     Console {
         /// Another instance's admin socket.
@@ -210,6 +217,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { listen } => {
             let config = load_config(&cli, listen.clone())?;
             serve(config)
+        }
+        Command::Audit { url } => {
+            let config = load_config(&cli, None)?;
+            let now = crate::clock::Clock::default().now();
+            let mut findings = crate::ops::selfcheck::run(&config, now);
+            if let Some(url) = url {
+                findings
+                    .extend(small_runtime()?.block_on(crate::ops::selfcheck::live(url, &config)));
+            }
+            if crate::ops::selfcheck::print(&findings) {
+                Ok(())
+            } else {
+                std::process::exit(1);
+            }
         }
         Command::Console { socket } => {
             let config = load_config(&cli, None)?;

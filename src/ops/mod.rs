@@ -8,6 +8,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod pidfile;
 pub mod rotating;
+pub mod selfcheck;
 pub mod sentry;
 pub mod signals;
 pub mod stats;

@@ -442,3 +442,84 @@ fn backup_and_restore_commands_work_on_the_files() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("SHA-256"));
     assert!(!run(&["restore", &path, "--yes"]).status.success());
 }
+
+#[test]
+fn blogd_audit_fails_what_is_wrong_and_passes_when_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let bin = env!("CARGO_BIN_EXE_blogd");
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .env("BLOGD_TLS_ENABLED", "false")
+            .output()
+            .unwrap()
+    };
+    assert!(
+        run(&[
+            "user",
+            "create",
+            "--username",
+            "boss",
+            "--email",
+            "b@example.com",
+            "--role",
+            "admin"
+        ])
+        .status
+        .success()
+    );
+    let first = run(&["audit"]);
+    let text = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert!(!first.status.success(), "{text}");
+    assert!(text.contains("✗ no backup yet"), "{text}");
+    assert!(text.contains("! TLS is off"), "{text}");
+    assert!(
+        text.contains("! admins who never signed in: boss"),
+        "{text}"
+    );
+
+    assert!(run(&["backup", "now"]).status.success());
+    let fixed = run(&["audit"]);
+    assert!(
+        fixed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fixed.stdout)
+    );
+
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let open = run(&["audit"]);
+    assert!(!open.status.success());
+    assert!(String::from_utf8_lossy(&open.stdout).contains("world-accessible"));
+}
+
+#[tokio::test]
+async fn blogd_audit_checks_a_live_server() {
+    let server = TestServer::start().await;
+    let out = tokio::task::spawn_blocking({
+        let url = server.base.clone();
+        let data = server.dir.path().to_path_buf();
+        move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_blogd"))
+                .args(["audit", "--url", &url, "--data-dir"])
+                .arg(&data)
+                .env("BLOGD_TLS_ENABLED", "false")
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "✓ header content-security-policy",
+        "✓ header x-frame-options",
+        "✓ no Server banner",
+        "✓ health: healthy",
+        "✓ the API docs are served",
+    ] {
+        assert!(text.contains(line), "missing {line}:\n{text}");
+    }
+}
