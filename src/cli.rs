@@ -82,6 +82,9 @@ pub enum Command {
         /// Do not ask for confirmation (scripts).
         #[arg(long)]
         yes: bool,
+        /// The age identity of an encrypted backup.
+        #[arg(long, value_name = "KEYFILE")]
+        identity: Option<PathBuf>,
     },
 }
 
@@ -92,7 +95,12 @@ pub enum BackupCommand {
     /// List backups, newest first.
     List,
     /// Check a backup against its manifest and SQLite's integrity check.
-    Verify { file: String },
+    Verify {
+        file: String,
+        /// The age identity of an encrypted backup (to check its contents too).
+        #[arg(long, value_name = "KEYFILE")]
+        identity: Option<PathBuf>,
+    },
     /// Delete all but the newest `backup.keep` backups.
     Prune,
 }
@@ -299,9 +307,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(&cli, None)?;
             backup_command(&config, command)
         }
-        Command::Restore { file, yes } => {
+        Command::Restore {
+            file,
+            yes,
+            identity,
+        } => {
             let config = load_config(&cli, None)?;
-            restore_command(&config, file, *yes)
+            restore_command(&config, file, *yes, identity.as_deref())
         }
         Command::Webhooks(command) => {
             let config = load_config(&cli, None)?;
@@ -581,9 +593,9 @@ fn backup_command(config: &Config, command: &BackupCommand) -> anyhow::Result<()
                 print_backup(b);
             }
         }
-        (BackupCommand::Verify { file }, _) => {
+        (BackupCommand::Verify { file, identity }, _) => {
             let info = backups
-                .verify(&backups.locate(file))
+                .verify(&backups.locate(file), identity.as_deref())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             print!("ok: ");
             print_backup(&info);
@@ -599,12 +611,17 @@ fn backup_command(config: &Config, command: &BackupCommand) -> anyhow::Result<()
     Ok(())
 }
 
-fn restore_command(config: &Config, file: &str, yes: bool) -> anyhow::Result<()> {
+fn restore_command(
+    config: &Config,
+    file: &str,
+    yes: bool,
+    identity: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     use crate::admin::client::AdminClient;
     let backups = crate::ops::backup::Backups::new(config);
     let path = backups.locate(file);
     let info = backups
-        .verify(&path)
+        .verify(&path, identity)
         .map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?;
     if !yes {
         if !std::io::stdin().is_terminal() {
@@ -624,7 +641,7 @@ fn restore_command(config: &Config, file: &str, yes: bool) -> anyhow::Result<()>
     if runtime.block_on(client.is_up()) {
         let v: serde_json::Value = runtime.block_on(client.patient().post(
             "/v1/backups/restore",
-            Some(serde_json::json!({"file": path.display().to_string()})),
+            Some(serde_json::json!({"file": path.display().to_string(), "identity": identity.map(|i| i.display().to_string())})),
         ))?;
         println!(
             "restored {} into the running server; the data before is in {}",
@@ -634,7 +651,7 @@ fn restore_command(config: &Config, file: &str, yes: bool) -> anyhow::Result<()>
     } else {
         let db = Db::open(&config.database_path())?;
         let now = crate::clock::Clock::default().now();
-        let before = backups.restore(&db, &path, now, |_| {})?;
+        let before = backups.restore(&db, &path, identity, now, |_| {})?;
         println!(
             "restored {}; the data before is in {}",
             info.file, before.file

@@ -289,6 +289,26 @@ pub struct BackupConfig {
     pub dir: OptionalPath,
     pub keep: u32,
     pub every: Schedule,
+    pub encrypt_to: AgeRecipient,
+}
+
+/// An age X25519 recipient (`age1…`), or empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgeRecipient(pub Option<String>);
+
+impl<'de> Deserialize<'de> for AgeRecipient {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(AgeRecipient(None));
+        }
+        text.parse::<age::x25519::Recipient>()
+            .map(|_| AgeRecipient(Some(text.to_string())))
+            .map_err(|_| {
+                serde::de::Error::custom(format!("`{text}` is not an age recipient (age1…)"))
+            })
+    }
 }
 
 /// `backup.every`: a duration, or `off`.

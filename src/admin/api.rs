@@ -326,14 +326,21 @@ async fn backup_now(
 #[derive(Deserialize)]
 pub struct FileRequest {
     pub file: String,
+    /// Path of an age identity file, for encrypted backups.
+    pub identity: Option<String>,
 }
 
 async fn verify(State(state): State<AppState>, Json(body): Json<FileRequest>) -> Reply<BackupInfo> {
     let path = state.backups.locate(&body.file);
+    let identity = body.identity.clone();
     let worker = state.clone();
-    let info = tokio::task::spawn_blocking(move || worker.backups.verify(&path))
-        .await?
-        .map_err(|e| AdminError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    let info = tokio::task::spawn_blocking(move || {
+        worker
+            .backups
+            .verify(&path, identity.as_deref().map(std::path::Path::new))
+    })
+    .await?
+    .map_err(|e| AdminError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
     Ok(Json(info))
 }
 
@@ -343,11 +350,16 @@ async fn restore(
     Json(body): Json<FileRequest>,
 ) -> Reply<Value> {
     let path = state.backups.locate(&body.file);
+    let identity = body.identity.clone();
     let worker = state.clone();
     let before = tokio::task::spawn_blocking(move || {
-        worker
-            .backups
-            .restore(&worker.db, &path, worker.clock.now(), |_| {})
+        worker.backups.restore(
+            &worker.db,
+            &path,
+            identity.as_deref().map(std::path::Path::new),
+            worker.clock.now(),
+            |_| {},
+        )
     })
     .await?
     .map_err(|e| AdminError(StatusCode::UNPROCESSABLE_ENTITY, format!("{e:#}")))?;

@@ -34,6 +34,30 @@ pub struct BackupInfo {
     pub sha256: String,
     pub schema_version: i64,
     pub media_files: usize,
+    /// Encrypted to `backup.encrypt_to` (an age recipient): restoring needs the identity.
+    #[serde(default)]
+    pub encrypted: bool,
+}
+
+/// `blogd-<time>` of `blogd-<time>.db` or `blogd-<time>.db.age` (and of any path to them).
+fn base_of(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.trim_end_matches(".age")
+        .trim_end_matches(".db")
+        .to_string()
+}
+
+/// The manifest and media directory beside a backup file.
+fn sidecars(path: &Path) -> (PathBuf, PathBuf) {
+    let base = base_of(path);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    (
+        dir.join(format!("{base}.json")),
+        dir.join(format!("{base}.media")),
+    )
 }
 
 /// Progress of the backup being made, for the console and the CLI.
@@ -61,6 +85,8 @@ pub enum VerifyError {
 /// The backup service of a running server (or of a shell command working on the files).
 pub struct Backups {
     dir: PathBuf,
+    /// Encrypt new backups to this age recipient (the server holds only this public key).
+    encrypt_to: Option<age::x25519::Recipient>,
     keep: usize,
     data_dir: PathBuf,
     db_path: PathBuf,
@@ -114,6 +140,12 @@ impl Backups {
     pub fn new(config: &Config) -> Backups {
         Backups {
             dir: dir(config),
+            encrypt_to: config
+                .backup
+                .encrypt_to
+                .0
+                .as_deref()
+                .and_then(|r| r.parse().ok()),
             keep: config.backup.keep.max(1) as usize,
             data_dir: config.storage.data_dir.clone(),
             db_path: config.database_path(),
@@ -187,17 +219,32 @@ impl Backups {
         }
         let schema_version = integrity(&partial)
             .map_err(|why| anyhow::anyhow!("the new backup fails its integrity check: {why}"))?;
-        let sha256 = sha256_file(&partial)?;
-        let size = fs::metadata(&partial)?.len();
+        let (final_path, encrypted) = match &self.encrypt_to {
+            Some(recipient) => {
+                let sealed = self.dir.join(format!("{name}.db.age"));
+                encrypt_file(&partial, &sealed, recipient)?;
+                fs::remove_file(&partial)?;
+                (sealed, true)
+            }
+            None => {
+                fs::rename(&partial, &final_path)?;
+                (final_path, false)
+            }
+        };
+        let sha256 = sha256_file(&final_path)?;
+        let size = fs::metadata(&final_path)?.len();
         let media_files = self.copy_media(&name)?;
-        fs::rename(&partial, &final_path)?;
         let info = BackupInfo {
-            file: format!("{name}.db"),
+            file: final_path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             created_at: now,
             size,
             sha256,
             schema_version,
             media_files,
+            encrypted,
         };
         let manifest = self.dir.join(format!("{name}.json"));
         fs::write(&manifest, serde_json::to_vec_pretty(&info)?)?;
@@ -261,10 +308,11 @@ impl Backups {
         }
     }
 
-    /// Checks a backup against its manifest and SQLite's integrity check.
-    pub fn verify(&self, path: &Path) -> Result<BackupInfo, VerifyError> {
+    /// Checks a backup against its manifest and SQLite's integrity check. An encrypted backup
+    /// is checked against its hash; its contents too when the identity is given.
+    pub fn verify(&self, path: &Path, identity: Option<&Path>) -> Result<BackupInfo, VerifyError> {
         let shown = path.display().to_string();
-        let manifest = path.with_extension("json");
+        let (manifest, _) = sidecars(path);
         let info: BackupInfo = fs::read(&manifest)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
@@ -273,6 +321,24 @@ impl Backups {
             sha256_file(path).map_err(|e| VerifyError::Io(shown.clone(), e.to_string()))?;
         if actual != info.sha256 {
             return Err(VerifyError::HashMismatch(shown));
+        }
+        if info.encrypted {
+            let Some(identity) = identity else {
+                // Its contents passed the integrity check before they were encrypted.
+                return Ok(info);
+            };
+            let plain = Plaintext::decrypt(path, identity)
+                .map_err(|e| VerifyError::Io(shown.clone(), format!("{e:#}")))?;
+            let version =
+                integrity(&plain.0).map_err(|why| VerifyError::Corrupt(shown.clone(), why))?;
+            if version > migrate::latest_version() {
+                return Err(VerifyError::TooNew(
+                    shown,
+                    version,
+                    migrate::latest_version(),
+                ));
+            }
+            return Ok(info);
         }
         let version = integrity(path).map_err(|why| VerifyError::Corrupt(shown.clone(), why))?;
         if version > migrate::latest_version() {
@@ -290,7 +356,7 @@ impl Backups {
     pub fn prune(&self) -> anyhow::Result<Vec<String>> {
         let mut removed = Vec::new();
         for old in self.list().into_iter().skip(self.keep) {
-            let base = old.file.trim_end_matches(".db").to_string();
+            let base = base_of(Path::new(&old.file));
             let _ = fs::remove_file(self.dir.join(&old.file));
             let _ = fs::remove_file(self.dir.join(format!("{base}.json")));
             let _ = fs::remove_dir_all(self.dir.join(format!("{base}.media")));
@@ -306,20 +372,31 @@ impl Backups {
         &self,
         db: &crate::db::Db,
         path: &Path,
+        identity: Option<&Path>,
         now: i64,
         mut on_progress: impl FnMut(Progress),
     ) -> anyhow::Result<BackupInfo> {
-        let info = self.verify(path)?;
+        let info = self.verify(path, identity)?;
+        // An encrypted backup is decrypted to a private temporary file first (removed after).
+        let plain = match (info.encrypted, identity) {
+            (false, _) => None,
+            (true, Some(identity)) => Some(Plaintext::decrypt(path, identity)?),
+            (true, None) => anyhow::bail!(
+                "{} is encrypted: give the age identity (--identity FILE)",
+                info.file
+            ),
+        };
+        let source = plain.as_ref().map_or(path, |p| p.0.as_path());
         let before = self
             .create(now, |_| {})
             .context("the pre-restore backup failed; nothing was changed")?;
-        db.restore_from(path, |done, total| {
+        db.restore_from(source, |done, total| {
             on_progress(Progress {
                 pages_done: done,
                 pages_total: total,
             })
         })?;
-        let media = path.with_extension("media");
+        let (_, media) = sidecars(path);
         if let Ok(entries) = fs::read_dir(&media) {
             let target = crate::content::media::media_dir(&self.data_dir);
             fs::DirBuilder::new()
@@ -335,6 +412,61 @@ impl Backups {
         }
         tracing::info!(from = %info.file, pre_restore = %before.file, "restored a backup");
         Ok(before)
+    }
+}
+
+/// Encrypts a file to an age recipient.
+fn encrypt_file(from: &Path, to: &Path, recipient: &age::x25519::Recipient) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))?;
+    let out = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(to)?;
+    let mut writer = encryptor.wrap_output(std::io::BufWriter::new(out))?;
+    std::io::copy(&mut fs::File::open(from)?, &mut writer)?;
+    writer
+        .finish()?
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .sync_all()?;
+    Ok(())
+}
+
+/// A decrypted copy of an encrypted backup, deleted when dropped.
+struct Plaintext(PathBuf);
+
+impl Plaintext {
+    fn decrypt(path: &Path, identity: &Path) -> anyhow::Result<Plaintext> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let identities = age::IdentityFile::from_file(identity.display().to_string())
+            .with_context(|| format!("cannot read the identity {}", identity.display()))?
+            .into_identities()
+            .map_err(|e| anyhow::anyhow!("the identity file is not usable: {e}"))?;
+        let decryptor = age::Decryptor::new(std::io::BufReader::new(fs::File::open(path)?))?;
+        let mut reader = decryptor
+            .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
+            .map_err(|e| {
+                anyhow::anyhow!("cannot decrypt {} with this identity: {e}", path.display())
+            })?;
+        let target = path.with_file_name(format!(".{}.plain", base_of(path)));
+        let _ = fs::remove_file(&target);
+        let mut out = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&target)?;
+        let plain = Plaintext(target);
+        std::io::copy(&mut reader, &mut out)?;
+        Ok(plain)
+    }
+}
+
+impl Drop for Plaintext {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
     }
 }
 

@@ -67,7 +67,7 @@ async fn a_backup_under_concurrent_writes_is_consistent_and_complete() {
     server
         .state
         .backups
-        .verify(&path)
+        .verify(&path, None)
         .expect("the backup verifies");
     let copy = rusqlite::Connection::open(&path).unwrap();
     let verdict: String = copy
@@ -114,7 +114,7 @@ async fn restore_round_trip_keeps_a_pre_restore_copy() {
     let before = tokio::task::spawn_blocking(move || {
         state
             .backups
-            .restore(&state.db, &path, state.clock.now(), |_| {})
+            .restore(&state.db, &path, None, state.clock.now(), |_| {})
     })
     .await
     .unwrap()
@@ -158,14 +158,19 @@ async fn a_corrupted_backup_fails_verify_and_restore_and_changes_nothing() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;
     std::fs::write(&path, &bytes).unwrap();
-    let err = server.state.backups.verify(&path).unwrap_err().to_string();
+    let err = server
+        .state
+        .backups
+        .verify(&path, None)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("SHA-256"), "{err}");
     let state = server.state.clone();
     let p = path.clone();
     let result = tokio::task::spawn_blocking(move || {
         state
             .backups
-            .restore(&state.db, &p, state.clock.now(), |_| {})
+            .restore(&state.db, &p, None, state.clock.now(), |_| {})
     })
     .await
     .unwrap();
@@ -183,7 +188,7 @@ async fn a_corrupted_backup_fails_verify_and_restore_and_changes_nothing() {
     let truncated = server.state.backups.dir().join("truncated.db");
     std::fs::write(&truncated, &bytes[..1024]).unwrap();
     assert!(
-        server.state.backups.verify(&truncated).is_err(),
+        server.state.backups.verify(&truncated, None).is_err(),
         "no manifest, no restore"
     );
 }
@@ -522,4 +527,89 @@ async fn blogd_audit_checks_a_live_server() {
     ] {
         assert!(text.contains(line), "missing {line}:\n{text}");
     }
+}
+
+#[tokio::test]
+async fn encrypted_backups_need_the_identity_to_restore() {
+    use age::secrecy::ExposeSecret;
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let keys = tempfile::tempdir().unwrap();
+    let identity_file = keys.path().join("key.txt");
+    std::fs::write(&identity_file, identity.to_string().expose_secret()).unwrap();
+
+    let server = TestServer::start_with(&[("BLOGD_BACKUP_ENCRYPT_TO", recipient.as_str())]).await;
+    let token = server.token(Role::Author).await;
+    server
+        .create_post(
+            &token,
+            json!({"title": "Secret plans", "content": "x", "status": "published"}),
+        )
+        .await;
+    let info = backup(&server).await;
+    assert!(info.encrypted && info.file.ends_with(".db.age"), "{info:?}");
+    let path = server.state.backups.locate(&info.file);
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(
+        !bytes.windows(15).any(|w| w == b"SQLite format 3"),
+        "not a readable database"
+    );
+    assert!(!bytes.windows(12).any(|w| w == b"Secret plans"));
+    server
+        .state
+        .backups
+        .verify(&path, None)
+        .expect("the hash checks without the key");
+    server
+        .state
+        .backups
+        .verify(&path, Some(&identity_file))
+        .expect("and the contents with it");
+
+    server
+        .delete("/api/v1/posts/secret-plans", Some(&token))
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let state = server.state.clone();
+    let p = path.clone();
+    let without = tokio::task::spawn_blocking(move || {
+        state
+            .backups
+            .restore(&state.db, &p, None, state.clock.now(), |_| {})
+    })
+    .await
+    .unwrap();
+    assert!(without.unwrap_err().to_string().contains("identity"));
+    let wrong = age::x25519::Identity::generate();
+    let wrong_file = keys.path().join("wrong.txt");
+    std::fs::write(&wrong_file, wrong.to_string().expose_secret()).unwrap();
+    assert!(
+        server
+            .state
+            .backups
+            .verify(&path, Some(&wrong_file))
+            .is_err(),
+        "another key opens nothing"
+    );
+
+    let state = server.state.clone();
+    let id = identity_file.clone();
+    tokio::task::spawn_blocking(move || {
+        state
+            .backups
+            .restore(&state.db, &path, Some(&id), state.clock.now(), |_| {})
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        server.get("/api/v1/posts/secret-plans", None).await.status,
+        StatusCode::OK
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(server.state.backups.dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".plain"))
+        .collect();
+    assert!(leftovers.is_empty(), "the decrypted copy is removed");
 }
