@@ -56,6 +56,12 @@ pub enum Command {
     /// Check or print configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    #[command(hide = true)]
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff).
+    #[command(hide = true)]
+    Man,
     /// Manage accounts from the shell (works whether or not the server runs).
     #[command(subcommand)]
     User(UserCommand),
@@ -147,7 +153,12 @@ pub enum RotateCommand {
 #[derive(Subcommand, Debug)]
 pub enum ConfigCommand {
     /// Print the commented default configuration.
-    PrintDefault,
+    PrintDefault {
+        /// The variant the Debian package installs as /etc/blogd/blogd.toml (its paths are
+        /// the systemd unit's directories).
+        #[arg(long)]
+        packaged: bool,
+    },
     /// Validate a configuration file (with the environment applied, as `serve` would).
     Check {
         /// The file to check.
@@ -212,12 +223,22 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The configuration file packages install; used when no other is named.
+pub const SYSTEM_CONFIG: &str = "/etc/blogd/blogd.toml";
+
 fn load_config(cli: &Cli, listen: Option<String>) -> Result<Config, ConfigError> {
     let overrides = Overrides {
         data_dir: cli.data_dir.clone(),
         listen,
     };
-    config::load(cli.config.as_deref(), std::env::vars(), &overrides)
+    // An installed blogd finds its configuration without being told, so `sudo -u blogd
+    // blogd console` works as typed.
+    let system = std::path::Path::new(SYSTEM_CONFIG);
+    let file = cli
+        .config
+        .as_deref()
+        .or_else(|| system.exists().then_some(system));
+    config::load(file, std::env::vars(), &overrides)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -258,8 +279,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Config(ConfigCommand::PrintDefault) => {
-            print!("{}", config::DEFAULT_TOML);
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut command, "blogd", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+            Ok(())
+        }
+        Command::Config(ConfigCommand::PrintDefault { packaged }) => {
+            if *packaged {
+                print!("{}", config::packaged_default());
+            } else {
+                print!("{}", config::DEFAULT_TOML);
+            }
             Ok(())
         }
         Command::Config(ConfigCommand::Check { file }) => {
@@ -469,14 +504,17 @@ fn serve(config: Config) -> anyhow::Result<()> {
                 },
             ));
         }
+        crate::ops::systemd::spawn_watchdog();
         let base = crate::http::server::base_url(&state, local);
         tracing::info!(%local, version = crate::VERSION, "blogd listening");
         println!("blogd listening on {base} (API docs: {base}/api/docs/)");
+        crate::ops::systemd::notify("READY=1");
         crate::http::server::serve(state.clone(), listener, async move {
             crate::http::server::shutdown_signal().await;
             let _ = stop_tx.send(true);
         })
         .await?;
+        crate::ops::systemd::notify("STOPPING=1");
         // Requests are done: store every accepted page view, then leave a tidy database.
         state.analytics.drain().await;
         if let Err(err) = state.db.checkpoint().await {

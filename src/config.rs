@@ -20,6 +20,41 @@ use crate::cidr::Cidr;
 /// The commented default configuration, embedded in the binary.
 pub const DEFAULT_TOML: &str = include_str!("../assets/blogd.toml");
 
+/// The keys the Debian package sets to its directories, with their values. These are also
+/// the directories of `systemd/blogd.service` (State-, Logs- and RuntimeDirectory=blogd).
+pub const PACKAGED_VALUES: &[(&str, &str, &str)] = &[
+    ("storage", "data_dir", "\"/var/lib/blogd\""),
+    ("log", "dir", "\"/var/log/blogd\""),
+    ("log", "stdout", "false"),
+    ("admin", "socket", "\"/run/blogd/admin.sock\""),
+];
+
+/// The default configuration with the package's directories: generated from the embedded
+/// default, so the two cannot drift apart.
+pub fn packaged_default() -> String {
+    let mut section = String::new();
+    let mut out = String::with_capacity(DEFAULT_TOML.len() + 200);
+    out.push_str(
+        "# Installed by the blogd Debian package. Paths follow the systemd unit's directories.\n",
+    );
+    for line in DEFAULT_TOML.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            section = trimmed.trim_matches(['[', ']']).to_string();
+        }
+        let key = trimmed.split('=').next().unwrap_or("").trim();
+        match PACKAGED_VALUES
+            .iter()
+            .find(|(s, k, _)| *s == section && *k == key && !trimmed.starts_with('#'))
+        {
+            Some((_, k, v)) => out.push_str(&format!("{k} = {v}")),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Environment variables with the `BLOGD_` prefix that are not configuration keys.
 const NON_KEY_ENV: &[&str] = &["BLOGD_CONFIG", "BLOGD_LOG"];
 
@@ -603,7 +638,9 @@ pub fn load(
     }
 
     let keys = leaf_keys(&defaults, "");
-    let mut env: Vec<(String, String)> = env
+    let all_env: Vec<(String, String)> = env.into_iter().collect();
+    systemd_defaults(&all_env, &mut merged, &origins);
+    let mut env: Vec<(String, String)> = all_env
         .into_iter()
         .filter(|(name, _)| name.starts_with("BLOGD_") && !NON_KEY_ENV.contains(&name.as_str()))
         .collect();
@@ -646,6 +683,41 @@ pub fn load(
             message: err.into_inner().message().to_string(),
         }
     })
+}
+
+/// Under systemd, the directories the unit gives the service become the defaults of the keys
+/// nobody set (a config file, environment variable or flag always wins): `$STATE_DIRECTORY`
+/// → `storage.data_dir`, `$LOGS_DIRECTORY` → `log.dir`, and with the journal as standard
+/// output (`$JOURNAL_STREAM`) `log.stdout` defaults to false, so lines are not logged twice.
+/// (`admin.socket` follows `$RUNTIME_DIRECTORY` the same way, in `admin::socket_path`.)
+fn systemd_defaults(
+    env: &[(String, String)],
+    merged: &mut toml::Table,
+    origins: &HashMap<String, String>,
+) {
+    let var = |name: &str| {
+        env.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    // systemd passes a colon-separated list when several directories are configured.
+    let first = |v: &str| v.split(':').next().unwrap_or(v).to_string();
+    if let Some(state) =
+        var("STATE_DIRECTORY").filter(|_| !origins.contains_key("storage.data_dir"))
+    {
+        set_path(
+            merged,
+            "storage.data_dir",
+            toml::Value::String(first(state)),
+        );
+    }
+    if let Some(logs) = var("LOGS_DIRECTORY").filter(|_| !origins.contains_key("log.dir")) {
+        set_path(merged, "log.dir", toml::Value::String(first(logs)));
+    }
+    if var("JOURNAL_STREAM").is_some() && !origins.contains_key("log.stdout") {
+        set_path(merged, "log.stdout", toml::Value::Boolean(false));
+    }
 }
 
 /// The environment variable name of a dotted key: `tls.acme.email` → `BLOGD_TLS_ACME_EMAIL`.
@@ -935,6 +1007,65 @@ mod tests {
                 "{name}={value}: {err}"
             );
             assert_eq!(err.lines().count(), 1, "one line: {err}");
+        }
+    }
+
+    #[test]
+    fn systemd_directories_fill_only_what_nobody_set() {
+        let under_systemd = env(&[
+            ("STATE_DIRECTORY", "/var/lib/blogd"),
+            ("LOGS_DIRECTORY", "/var/log/blogd"),
+            ("JOURNAL_STREAM", "8:1234"),
+        ]);
+        let c = load(None, under_systemd.clone(), &Overrides::default()).unwrap();
+        assert_eq!(c.storage.data_dir, PathBuf::from("/var/lib/blogd"));
+        assert_eq!(c.log.dir.as_path(), Some(Path::new("/var/log/blogd")));
+        assert!(!c.log.stdout);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "[storage]\ndata_dir = \"/srv/blog\"\n[log]\nstdout = true\n",
+        )
+        .unwrap();
+        let c = load(Some(&file), under_systemd, &Overrides::default()).unwrap();
+        assert_eq!(
+            c.storage.data_dir,
+            PathBuf::from("/srv/blog"),
+            "the file wins"
+        );
+        assert!(c.log.stdout);
+    }
+
+    #[test]
+    fn the_packaged_default_differs_only_in_its_directories() {
+        let packaged = packaged_default();
+        let changed: Vec<(&str, &str)> = DEFAULT_TOML
+            .lines()
+            .zip(packaged.lines().skip(1))
+            .filter(|(a, b)| a != b)
+            .collect();
+        assert_eq!(changed.len(), PACKAGED_VALUES.len(), "{changed:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("blogd.toml");
+        std::fs::write(&file, &packaged).unwrap();
+        let c = load(Some(&file), env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(c.storage.data_dir, PathBuf::from("/var/lib/blogd"));
+        assert_eq!(c.log.dir.as_path(), Some(Path::new("/var/log/blogd")));
+        assert_eq!(
+            c.admin.socket.as_path(),
+            Some(Path::new("/run/blogd/admin.sock"))
+        );
+        assert!(!c.log.stdout);
+        // The unit gives the service exactly these directories.
+        let unit = include_str!("../systemd/blogd.service");
+        for line in [
+            "StateDirectory=blogd",
+            "LogsDirectory=blogd",
+            "RuntimeDirectory=blogd",
+            "ReadWritePaths=/var/lib/blogd /var/log/blogd /run/blogd",
+        ] {
+            assert!(unit.lines().any(|l| l == line), "the unit lacks {line}");
         }
     }
 

@@ -12,4 +12,5 @@ pub mod selfcheck;
 pub mod sentry;
 pub mod signals;
 pub mod stats;
+pub mod systemd;
 pub mod webhooks;
