@@ -46,6 +46,8 @@ pub struct AppInner {
     keys: RwLock<Arc<KeyRing>>,
     shared: RwLock<Arc<SharedKeys>>,
     disk: RwLock<Arc<dyn DiskProbe>>,
+    /// Generated sitemap, feeds and robots.txt, by content version.
+    pub seo: crate::seo::Documents,
 }
 
 /// The HMAC secrets shared with the front end, as accepted now.
@@ -156,6 +158,7 @@ impl AppState {
             keys: RwLock::new(Arc::new(keys)),
             shared: RwLock::new(Arc::new(shared)),
             disk: RwLock::new(crate::ops::health::default_probe()),
+            seo: crate::seo::Documents::default(),
         }));
         Ok((state, first_admin))
     }

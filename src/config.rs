@@ -74,6 +74,7 @@ pub struct Config {
     pub sentry: SentryConfig,
     pub backup: BackupConfig,
     pub admin: AdminConfig,
+    pub privacy: PrivacyConfig,
     pub site: SiteConfig,
 }
 
@@ -280,14 +281,16 @@ pub struct AuthConfig {
 pub struct SiteConfig {
     pub base_url: BaseUrl,
     pub title: String,
-    pub post_path: PostPath,
+    pub post_path: PathPattern,
+    pub category_path: PathPattern,
+    pub author_path: PathPattern,
 }
 
-/// `site.post_path`: an absolute path containing `{slug}` once.
+/// `site.post_path` and the like: an absolute path containing `{slug}` once.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostPath(pub String);
+pub struct PathPattern(pub String);
 
-impl PostPath {
+impl PathPattern {
     pub fn for_slug(&self, slug: &str) -> String {
         self.0.replace("{slug}", slug)
     }
@@ -300,7 +303,7 @@ impl PostPath {
     }
 }
 
-impl<'de> Deserialize<'de> for PostPath {
+impl<'de> Deserialize<'de> for PathPattern {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         if !text.starts_with('/') || text.matches("{slug}").count() != 1 {
@@ -308,7 +311,29 @@ impl<'de> Deserialize<'de> for PostPath {
                 "`{text}` must start with / and contain {{slug}} once"
             )));
         }
-        Ok(PostPath(text))
+        Ok(PathPattern(text))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    pub comment_email_days: u32,
+    #[serde(deserialize_with = "erase_posts")]
+    pub erase_posts: String,
+    pub security_events_days: u32,
+    pub audit_days: u32,
+    pub pageviews_days: u32,
+    pub sessions_days: u32,
+}
+
+fn erase_posts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    match text.as_str() {
+        "reassign" | "delete" => Ok(text),
+        _ => Err(serde::de::Error::custom(
+            "must be \"reassign\" or \"delete\"",
+        )),
     }
 }
 

@@ -19,6 +19,8 @@ pub mod http;
 pub mod ops;
 pub mod secrets;
 pub mod security;
+pub mod seo;
+
 pub mod throttle;
 pub mod validate;
 

@@ -71,6 +71,8 @@ impl Validator {
                 .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'));
         if !valid {
             self.add(field, "Use 3 to 150 letters, digits, '.', '_' or '-'");
+        } else if is_reserved_username(value) {
+            self.add(field, "This name is reserved");
         }
     }
 
@@ -108,6 +110,17 @@ pub fn is_http_url(url: &str) -> bool {
     })
 }
 
+/// Names the audit trail uses for non-users (`system`, `console`, `anonymous`), for erased
+/// people (`erased-user-N`) and for the placeholder that keeps erased authors' posts: an account
+/// with one of them could pass for something it is not.
+pub fn is_reserved_username(name: &str) -> bool {
+    let name = name.to_lowercase();
+    matches!(
+        name.as_str(),
+        "system" | "console" | "anonymous" | crate::db::privacy::FORMER_AUTHOR
+    ) || name.starts_with("erased-user-")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +136,24 @@ mod tests {
             panic!("expected errors")
         };
         assert_eq!(details.len(), 4, "{details:?}");
+    }
+
+    #[test]
+    fn names_the_audit_trail_uses_are_reserved() {
+        for name in [
+            "system",
+            "Console",
+            "anonymous",
+            "former-author",
+            "erased-user-7",
+        ] {
+            let mut v = Validator::new();
+            v.username("username", name);
+            assert!(v.finish().is_err(), "{name} must be refused");
+        }
+        let mut v = Validator::new();
+        v.username("username", "systematic");
+        assert!(v.finish().is_ok());
     }
 
     #[test]

@@ -11,6 +11,9 @@ pub mod comments;
 pub mod health;
 pub mod media;
 pub mod posts;
+pub mod privacy;
+pub mod seo;
+
 pub mod tags;
 pub mod totp;
 pub mod users;
@@ -83,7 +86,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::login_totp))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
-        .routes(routes!(account::me, account::update_me))
+        .routes(routes!(account::me, account::update_me, privacy::erase_me))
+        .routes(routes!(privacy::export_me))
+        .routes(routes!(privacy::export_user))
         .routes(routes!(account::change_password))
         .routes(routes!(account::list_sessions))
         .routes(routes!(account::end_session))
@@ -91,9 +96,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(totp::confirm))
         .routes(routes!(totp::disable))
         .routes(routes!(users::list, users::create))
-        .routes(routes!(users::get, users::update))
+        .routes(routes!(users::get, users::update, privacy::erase_user))
         .routes(routes!(users::audit_log))
         .routes(routes!(media::serve))
+        .routes(routes!(seo::sitemap_xml))
+        .routes(routes!(seo::sitemap_file))
+        .routes(routes!(seo::feed_xml))
+        .routes(routes!(seo::robots_txt))
+        .routes(routes!(seo::post_meta))
         .merge(
             // Uploads get their own, larger body limit (5 MiB plus the multipart framing).
             OpenApiRouter::new()

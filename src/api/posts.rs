@@ -579,7 +579,7 @@ pub async fn delete(
 /// the change touches: a post that became, stayed or stopped being public.
 struct Revalidation {
     enabled: bool,
-    post_path: crate::config::PostPath,
+    post_path: crate::config::PathPattern,
 }
 
 impl Revalidation {

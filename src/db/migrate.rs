@@ -24,6 +24,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "analytics_webhooks",
         include_str!("../../migrations/0004_analytics_webhooks.sql"),
     ),
+    (
+        5,
+        "privacy",
+        include_str!("../../migrations/0005_privacy.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -13,6 +13,9 @@ pub mod migrate;
 pub mod outbox;
 pub mod pageviews;
 pub mod posts;
+pub mod privacy;
+pub mod seo;
+
 pub mod sessions;
 pub mod taxonomy;
 pub mod users;
@@ -105,11 +108,14 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // the database can never be corrupted; only a power loss or kernel crash can roll back the
     // last few commits. That is the usual trade for a blog (PocketBase makes the same), and it
     // saves an fsync per write. Backups cover the rest.
+    // secure_delete: deleted rows are overwritten, so erased personal data does not linger in
+    // free pages of the file.
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY;",
+         PRAGMA temp_store = MEMORY;
+         PRAGMA secure_delete = ON;",
     )?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())

@@ -182,17 +182,6 @@ pub fn revoked_tokens(conn: &Connection, now: i64) -> Result<Vec<(String, i64)>,
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Deletes what can no longer matter: revocations of expired tokens, and sessions (with
-/// their refresh tokens) that ended more than `keep_secs` ago.
-pub fn purge(conn: &Connection, now: i64, keep_secs: i64) -> Result<usize, StoreError> {
-    let tokens = conn.execute("DELETE FROM revoked_tokens WHERE expires_at <= ?1", [now])?;
-    let sessions = conn.execute(
-        "DELETE FROM sessions WHERE expires_at <= ?1 OR revoked_at <= ?1",
-        [now - keep_secs],
-    )?;
-    Ok(tokens + sessions)
-}
-
 /// A session as its owner sees it.
 #[derive(Debug, Clone)]
 pub struct SessionRow {

@@ -1,6 +1,8 @@
 //! Strong ETags and conditional requests (`If-None-Match` → 304, `If-Match` → 412).
 
-use axum::http::header::{CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -52,7 +54,47 @@ pub fn if_match(headers: &HeaderMap) -> Option<String> {
 
 /// A JSON response with its ETag, or 304 when the client already has it.
 pub fn json_with_etag<T: Serialize>(headers: &HeaderMap, value: &T) -> Result<Response, ApiError> {
-    let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
+    json_bytes_with_etag(
+        headers,
+        serde_json::to_vec(value).map_err(ApiError::internal)?,
+    )
+}
+
+/// A generated document (sitemap, feed, robots.txt) with `ETag` and `Last-Modified`, or 304
+/// when the client's copy is current: `If-None-Match` decides when present, else
+/// `If-Modified-Since` (RFC 9110 §13.2.2). `no-cache`: caches keep it but ask each time,
+/// which costs a 304 while nothing changed.
+pub fn document(headers: &HeaderMap, doc: &crate::seo::Doc) -> Response {
+    let etag = HeaderValue::from_str(&doc.etag).unwrap_or(HeaderValue::from_static("\"x\""));
+    let modified = HeaderValue::from_str(&crate::seo::xml::http_date(doc.last_modified))
+        .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
+    let fresh = if headers.contains_key(IF_NONE_MATCH) {
+        none_match_hits(headers, &doc.etag)
+    } else {
+        headers
+            .get(IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::seo::xml::parse_http_date)
+            .is_some_and(|since| doc.last_modified <= since)
+    };
+    let common = [
+        (ETAG, etag),
+        (LAST_MODIFIED, modified),
+        (CACHE_CONTROL, HeaderValue::from_static("public, no-cache")),
+    ];
+    if fresh {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (
+        common,
+        [(CONTENT_TYPE, HeaderValue::from_static(doc.content_type))],
+        doc.body.clone(),
+    )
+        .into_response()
+}
+
+/// JSON already serialized, with its ETag, or 304 when the client already has it.
+pub fn json_bytes_with_etag(headers: &HeaderMap, body: Vec<u8>) -> Result<Response, ApiError> {
     let etag = etag_of(&body);
     let etag_value = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
     if none_match_hits(headers, &etag) {

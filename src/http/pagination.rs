@@ -142,13 +142,17 @@ impl FromRequestParts<AppState> for ListParams {
     }
 }
 
-/// The `scheme://host[:port]` for absolute links: `site.base_url` when set, else the request's
-/// host when it is one we answer as (a configured host name, localhost or an IP literal). A
-/// forged `Host` gives relative links, never links to somewhere else.
+/// The `scheme://host[:port]` for links to the API: the request's host when it is one we
+/// answer as, else `site.base_url` (the front end, which may proxy the API), else none
+/// (relative links).
 fn link_origin(state: &AppState, parts: &Parts) -> Option<String> {
-    if let Some(base) = &state.config.site.base_url.0 {
-        return Some(base.clone());
-    }
+    request_origin(state, parts).or_else(|| state.config.site.base_url.0.clone())
+}
+
+/// The `scheme://host[:port]` the request came to, when that host is one we answer as (a
+/// configured host name, localhost or an IP literal). A forged `Host` gives none, never a link
+/// to somewhere else.
+pub fn request_origin(state: &AppState, parts: &Parts) -> Option<String> {
     let authority = parts
         .uri
         .authority()

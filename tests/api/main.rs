@@ -16,6 +16,9 @@ mod observability;
 mod openapi;
 mod permissions;
 mod posts;
+mod privacy;
+mod seo;
+
 mod taxonomy;
 mod throttle;
 mod tls;

@@ -1,0 +1,105 @@
+//! Writing XML by hand, safely: text escaping, CDATA sections, dates and URL path segments.
+
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+/// Escapes text for an XML element or attribute, dropping the characters XML 1.0 cannot
+/// carry at all (most C0 controls, lone surrogates cannot occur in a `str`, U+FFFE/U+FFFF).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if allowed(c) => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn allowed(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
+}
+
+/// A CDATA section holding `text`; a `]]>` inside is split across two sections so it cannot
+/// end the first one early.
+pub fn cdata(text: &str) -> String {
+    let clean: String = text.chars().filter(|c| allowed(*c)).collect();
+    format!("<![CDATA[{}]]>", clean.replace("]]>", "]]]]><![CDATA[>"))
+}
+
+/// `Mon, 23 Nov 2026 07:00:00 GMT`: the date format of HTTP headers and of RSS 2.0.
+pub fn http_date(unix: i64) -> String {
+    let format = format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// Parses an HTTP date (`If-Modified-Since`), in the preferred format only.
+pub fn parse_http_date(text: &str) -> Option<i64> {
+    let format = format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(text.trim(), &format)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
+}
+
+/// Percent-encodes one path segment (slugs and usernames are plain already; this is the
+/// guarantee that a URL in a sitemap is always well-formed).
+pub fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_drops_what_xml_cannot_hold() {
+        assert_eq!(
+            escape("a<b>&\"c'\u{1}\u{FFFF}é"),
+            "a&lt;b&gt;&amp;&quot;c&apos;é"
+        );
+    }
+
+    #[test]
+    fn cdata_cannot_be_closed_from_inside() {
+        let section = cdata("x]]><script>");
+        assert_eq!(section, "<![CDATA[x]]]]><![CDATA[><script>]]>");
+        // Only the final terminator closes the last section.
+        assert!(section.ends_with("<script>]]>"));
+    }
+
+    #[test]
+    fn http_dates_round_trip() {
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            parse_http_date(&http_date(1_795_000_000)),
+            Some(1_795_000_000)
+        );
+        assert_eq!(parse_http_date("yesterday"), None);
+    }
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        assert_eq!(path_segment("my-post_1.x"), "my-post_1.x");
+        assert_eq!(path_segment("a b/c?"), "a%20b%2Fc%3F");
+    }
+}
