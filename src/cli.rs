@@ -358,8 +358,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     let rows =
                         db.read_blocking(|c| crate::db::outbox::list(c, status.as_deref(), 100))?;
                     println!(
-                        "{:<6} {:<16} {:<10} {:<8} {:<22} {}",
-                        "ID", "EVENT", "STATUS", "TRIES", "NEXT TRY", "SLUG / LAST ERROR"
+                        "{:<6} {:<16} {:<10} {:<8} {:<22} SLUG / LAST ERROR",
+                        "ID", "EVENT", "STATUS", "TRIES", "NEXT TRY"
                     );
                     for d in rows {
                         println!(
@@ -594,14 +594,14 @@ fn backup_command(config: &Config, command: &BackupCommand) -> anyhow::Result<()
                         async move { patient.post::<BackupInfo>("/v1/backups", None).await },
                     );
                 while !job.is_finished() {
-                    if let Ok(view) = client.get::<serde_json::Value>("/v1/backups").await {
-                        if let Some(p) = view["running"].as_object() {
-                            let (done, total) = (
-                                p["pages_done"].as_u64().unwrap_or(0),
-                                p["pages_total"].as_u64().unwrap_or(1).max(1),
-                            );
-                            eprint!("\rbacking up: {:>3}%", done * 100 / total);
-                        }
+                    if let Ok(view) = client.get::<serde_json::Value>("/v1/backups").await
+                        && let Some(p) = view["running"].as_object()
+                    {
+                        let (done, total) = (
+                            p["pages_done"].as_u64().unwrap_or(0),
+                            p["pages_total"].as_u64().unwrap_or(1).max(1),
+                        );
+                        eprint!("\rbacking up: {:>3}%", done * 100 / total);
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 }
@@ -772,8 +772,8 @@ fn user_command(config: &Config, command: &UserCommand) -> anyhow::Result<()> {
         UserCommand::List => {
             let rows = db.read_blocking(users::list)?;
             println!(
-                "{:<6} {:<24} {:<32} {:<8} {:<7} {}",
-                "ID", "USERNAME", "EMAIL", "ROLE", "ACTIVE", "LAST LOGIN"
+                "{:<6} {:<24} {:<32} {:<8} {:<7} LAST LOGIN",
+                "ID", "USERNAME", "EMAIL", "ROLE", "ACTIVE"
             );
             for u in rows {
                 println!(

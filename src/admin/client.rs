@@ -154,10 +154,10 @@ impl AdminClient {
             pending.extend_from_slice(data);
             while let Some(end) = pending.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = pending.drain(..=end).collect();
-                if let Ok(value) = serde_json::from_slice::<Value>(&line) {
-                    if !each(value) {
-                        return Ok(());
-                    }
+                if let Ok(value) = serde_json::from_slice::<Value>(&line)
+                    && !each(value)
+                {
+                    return Ok(());
                 }
             }
         }

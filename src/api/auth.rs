@@ -516,32 +516,40 @@ pub async fn register(
     }
     state.enforce(Class::Register, &meta, None)?;
 
-    let account = create_account(
-        &state,
-        &meta,
-        None,
-        body.username,
-        body.email,
-        body.password,
-        body.display_name,
-        Role::Reader,
-    )
-    .await?;
+    let request = AccountRequest {
+        username: body.username,
+        email: body.email,
+        password: body.password,
+        display_name: body.display_name,
+        role: Role::Reader,
+    };
+    let account = create_account(&state, &meta, None, request).await?;
     Ok((StatusCode::CREATED, axum::Json(account)).into_response())
 }
 
+/// A new account as asked for (by registration or an admin), before validation.
+pub struct AccountRequest {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub display_name: Option<String>,
+    pub role: Role,
+}
+
 /// Validates and stores a new account; `creator` is the admin who made it (None: self-registration).
-#[allow(clippy::too_many_arguments)]
 pub async fn create_account(
     state: &AppState,
     meta: &Meta,
     creator: Option<i64>,
-    username: String,
-    email: String,
-    password: String,
-    display_name: Option<String>,
-    role: Role,
+    request: AccountRequest,
 ) -> Result<Account, ApiError> {
+    let AccountRequest {
+        username,
+        email,
+        password,
+        display_name,
+        role,
+    } = request;
     let mut v = Validator::new();
     v.username("username", &username);
     v.email("email", &email);

@@ -35,11 +35,10 @@ pub struct Uploaded {
 
 /// The multipart form of an upload (for the OpenAPI document).
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct UploadForm {
     /// The image: JPEG, PNG, GIF or WebP, at most 5 MiB.
     #[schema(format = Binary, content_media_type = "application/octet-stream")]
-    file: String,
+    pub file: String,
 }
 
 /// Upload an image (authors and above). Its type comes from its bytes, not its name; it is

@@ -38,25 +38,25 @@ const MAX_TERMS: usize = 20;
 /// Query parameters of the post list.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)] // documents the query string; ListParams reads it
+/// (Documents the query string; `ListParams` reads it.)
 pub struct PostListQuery {
     /// Page number, from 1.
-    page: Option<u32>,
+    pub page: Option<u32>,
     /// Posts per page, 1–100 (default 20).
-    per_page: Option<u32>,
+    pub per_page: Option<u32>,
     /// Category slug.
-    category: Option<String>,
+    pub category: Option<String>,
     /// Tag slug.
-    tag: Option<String>,
+    pub tag: Option<String>,
     /// Author username.
-    author: Option<String>,
+    pub author: Option<String>,
     /// Words to search for in titles and bodies (all must match; operators are ignored).
-    q: Option<String>,
+    pub q: Option<String>,
     /// `draft` or `scheduled`: authors see their own, editors everybody's. Ignored for
     /// anonymous callers and readers, who only ever see published posts.
-    status: Option<PostStatus>,
+    pub status: Option<PostStatus>,
     /// `-published_at` (default), `published_at`, `title` or `-updated_at`.
-    ordering: Option<String>,
+    pub ordering: Option<String>,
 }
 
 /// A new post.

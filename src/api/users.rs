@@ -80,17 +80,14 @@ pub async fn create(
     Json(body): Json<CreateUser>,
 ) -> Result<Response, ApiError> {
     let admin = caller.require(Role::Admin)?.id;
-    let account = create_account(
-        &state,
-        &meta,
-        Some(admin),
-        body.username,
-        body.email,
-        body.password,
-        body.display_name,
-        body.role,
-    )
-    .await?;
+    let request = super::auth::AccountRequest {
+        username: body.username,
+        email: body.email,
+        password: body.password,
+        display_name: body.display_name,
+        role: body.role,
+    };
+    let account = create_account(&state, &meta, Some(admin), request).await?;
     let location = format!(
         "/api/v1/users/{}",
         super::posts::urlencode(&account.username)

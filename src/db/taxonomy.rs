@@ -104,12 +104,12 @@ pub fn update_category(
     description: Option<Option<&str>>,
     now: i64,
 ) -> Result<String, StoreError> {
-    if let Some(new_slug) = new_slug.filter(|s| *s != slug) {
-        if category_slug_taken(conn, new_slug)? {
-            return Err(StoreError::Conflict(format!(
-                "A category with slug '{new_slug}' already exists"
-            )));
-        }
+    if let Some(new_slug) = new_slug.filter(|s| *s != slug)
+        && category_slug_taken(conn, new_slug)?
+    {
+        return Err(StoreError::Conflict(format!(
+            "A category with slug '{new_slug}' already exists"
+        )));
     }
     let slug: String = conn.query_row(
         "UPDATE categories SET slug = COALESCE(?2, slug), name = COALESCE(?3, name),

@@ -139,6 +139,29 @@ fn capitalize(text: &str) -> String {
     }
 }
 
+/// For optional fields of a PATCH that may be cleared: absent → `None` (leave alone),
+/// `null` → `Some(None)` (clear), a value → `Some(Some(v))`. Use with `#[serde(default)]`.
+pub fn nullable<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// For optional fields that may be left out but not set to `null` (a title cannot be cleared).
+/// Use with `#[serde(default)]`.
+pub fn non_null<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    match Option::<T>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(serde::de::Error::custom("this field may not be null")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,10 +169,9 @@ mod tests {
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
-    struct Body {
-        title: String,
-        count: Option<u32>,
+    pub struct Body {
+        pub title: String,
+        pub count: Option<u32>,
     }
 
     fn details(err: ApiError) -> std::collections::BTreeMap<String, Vec<String>> {
@@ -180,28 +202,7 @@ mod tests {
         let d = details(parse::<Body>(b"[1]").unwrap_err());
         assert!(d.contains_key("body"), "{d:?}");
         assert!(parse::<Body>(b"{\"title\": \"x\"} trailing").is_err());
-    }
-}
-
-/// For optional fields of a PATCH that may be cleared: absent → `None` (leave alone),
-/// `null` → `Some(None)` (clear), a value → `Some(Some(v))`. Use with `#[serde(default)]`.
-pub fn nullable<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: serde::Deserialize<'de>,
-    D: serde::Deserializer<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// For optional fields that may be left out but not set to `null` (a title cannot be cleared).
-/// Use with `#[serde(default)]`.
-pub fn non_null<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
-where
-    T: serde::Deserialize<'de>,
-    D: serde::Deserializer<'de>,
-{
-    match Option::<T>::deserialize(d)? {
-        Some(v) => Ok(Some(v)),
-        None => Err(serde::de::Error::custom("this field may not be null")),
+        let ok = parse::<Body>(b"{\"title\": \"x\", \"count\": 2}").unwrap();
+        assert_eq!((ok.title.as_str(), ok.count), ("x", Some(2)));
     }
 }

@@ -49,10 +49,10 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         return next.run(req).await;
     };
     let ip = meta.ip;
-    if let Some(ip) = ip {
-        if state.throttle.bans.active(ip, state.clock.now()).is_some() {
-            return ApiError::IpBanned.into_response();
-        }
+    if let Some(ip) = ip
+        && state.throttle.bans.active(ip, state.clock.now()).is_some()
+    {
+        return ApiError::IpBanned.into_response();
     }
     let user = token_user(&state, &req);
     let key = key_for(user, ip);

@@ -175,10 +175,10 @@ impl Backups {
         let result = self.create_inner(now, &mut on_progress);
         *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = None;
         self.running.store(false, Ordering::Release);
-        if result.is_ok() {
-            if let Err(err) = self.prune() {
-                tracing::warn!(error = %format!("{err:#}"), "pruning old backups failed");
-            }
+        if result.is_ok()
+            && let Err(err) = self.prune()
+        {
+            tracing::warn!(error = %format!("{err:#}"), "pruning old backups failed");
         }
         result
     }

@@ -291,10 +291,9 @@ pub async fn live(url: &str, config: &Config) -> Vec<Finding> {
     let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10));
     if let Ok(root) = std::fs::read(crate::http::tls::local_ca::root_cert_path(
         &config.storage.data_dir.join("tls"),
-    )) {
-        if let Ok(cert) = reqwest::Certificate::from_pem(&root) {
-            builder = builder.add_root_certificate(cert);
-        }
+    )) && let Ok(cert) = reqwest::Certificate::from_pem(&root)
+    {
+        builder = builder.add_root_certificate(cert);
     }
     let Ok(client) = builder.build() else {
         list.add(Verdict::Fail, "cannot build an HTTP client");

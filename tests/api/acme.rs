@@ -67,7 +67,7 @@ fn start_pebble() -> Option<Pebble> {
         "ocspResponderURL": "", "externalAccountBindingRequired": false
     }});
     std::fs::write(dir.path().join("pebble.json"), config.to_string()).unwrap();
-    let child = Command::new("pebble")
+    let mut child = Command::new("pebble")
         .arg("-config")
         .arg(dir.path().join("pebble.json"))
         .env("PEBBLE_VA_ALWAYS_VALID", "1")
@@ -89,6 +89,8 @@ fn start_pebble() -> Option<Pebble> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("pebble did not start");
 }
 
