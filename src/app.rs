@@ -48,6 +48,8 @@ pub struct AppInner {
     disk: RwLock<Arc<dyn DiskProbe>>,
     /// Generated sitemap, feeds and robots.txt, by content version.
     pub seo: crate::seo::Documents,
+    /// Whole answers to anonymous reads of public content.
+    pub public_cache: crate::http::public_cache::PublicCache,
 }
 
 /// The HMAC secrets shared with the front end, as accepted now.
@@ -136,9 +138,13 @@ impl AppState {
         } else {
             None
         };
+        // Public answers are cached by content generation; writes by other processes on the
+        // same file are noticed within this interval.
+        db.spawn_generation_poll(std::time::Duration::from_secs(2));
         let db_for_analytics = db.clone();
         let backups = crate::ops::backup::Backups::new(&config);
         let config_queue = config.analytics.queue_size as usize;
+        let response_cache_bytes = config.server.response_cache.0;
         let state = AppState(Arc::new(AppInner {
             config,
             db,
@@ -159,6 +165,7 @@ impl AppState {
             shared: RwLock::new(Arc::new(shared)),
             disk: RwLock::new(crate::ops::health::default_probe()),
             seo: crate::seo::Documents::default(),
+            public_cache: crate::http::public_cache::PublicCache::new(response_cache_bytes),
         }));
         Ok((state, first_admin))
     }

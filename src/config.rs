@@ -88,6 +88,7 @@ pub struct ServerConfig {
     pub max_connections: u32,
     pub header_timeout: HumanDuration,
     pub request_timeout: HumanDuration,
+    pub response_cache: ByteSize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "privacy",
         include_str!("../../migrations/0005_privacy.sql"),
     ),
+    (
+        6,
+        "content_version_comments",
+        include_str!("../../migrations/0006_content_version_comments.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

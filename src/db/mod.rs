@@ -8,8 +8,10 @@
 //! writers that can exist: the `blogd user …` commands run from a shell.
 
 pub mod comments;
+pub mod generation;
 pub mod media;
 pub mod migrate;
+
 pub mod outbox;
 pub mod pageviews;
 pub mod posts;
@@ -98,6 +100,8 @@ pub struct Db {
     path: PathBuf,
     /// While a restore replaces the data, writes answer 503 at once instead of queueing.
     maintenance: Arc<std::sync::atomic::AtomicBool>,
+    /// Moves when public content may have changed (see [`generation`]).
+    pub generation: Arc<generation::Generation>,
 }
 
 /// Per-connection settings, applied to every connection blogd opens.
@@ -173,6 +177,7 @@ impl Db {
             writer: Arc::new(Mutex::new(writer)),
             path: path.to_path_buf(),
             maintenance: Arc::default(),
+            generation: Arc::default(),
         })
     }
 
@@ -213,6 +218,7 @@ impl Db {
             return Err(StoreError::Unavailable("a restore is in progress".into()));
         }
         let writer = self.writer.clone();
+        let generation = self.generation.clone();
         tokio::task::spawn_blocking(move || {
             // A panic while holding the lock leaves the connection usable: the transaction
             // below was rolled back when it was dropped during unwinding.
@@ -226,6 +232,11 @@ impl Db {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let value = f(&tx)?;
             tx.commit()?;
+            // After the commit: an answer cached from now on sees this write.
+            if let Err(err) = generation.observe(&conn) {
+                tracing::warn!(error = %err, "cannot read the content version");
+                generation.bump();
+            }
             metrics::histogram!("db_query_duration_seconds", "kind" => "write")
                 .record(started.elapsed().as_secs_f64());
             Ok(value)
@@ -270,6 +281,9 @@ impl Db {
             Ok(())
         })();
         self.maintenance.store(false, Ordering::Release);
+        // Everything may have changed, including the content version itself (a backup's
+        // counter can equal today's).
+        self.generation.bump();
         result
     }
 
@@ -293,7 +307,25 @@ impl Db {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
         tx.commit()?;
+        if self.generation.observe(&conn).is_err() {
+            self.generation.bump();
+        }
         Ok(value)
+    }
+
+    /// Follows the content version written by other processes (see [`generation`]), every
+    /// `every`, until the runtime stops.
+    pub fn spawn_generation_poll(&self, every: std::time::Duration) {
+        let db = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let generation = db.generation.clone();
+                let _ = db.read(move |c| Ok(generation.observe(c)?)).await;
+            }
+        });
     }
 
     /// Synchronous read for command-line tools.

@@ -9,6 +9,8 @@ pub mod docs;
 pub mod headers;
 pub mod json;
 pub mod pagination;
+pub mod public_cache;
+
 pub mod request_id;
 pub mod server;
 pub mod suspicious;
@@ -34,7 +36,7 @@ pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 /// The router with every layer, in request order (outermost first):
 /// trailing-slash normalisation → request id, client IP, hostile-traffic check, access log and
 /// error bodies → security headers → CORS (preflights end here, uncounted) → bans and
-/// throttle → request deadline → panic guard → body size limit →
+/// throttle → cached public answers → request deadline → panic guard → body size limit →
 /// route → (extractors: caller, JSON, list parameters) → handler.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = crate::api::router().split_for_parts();
@@ -47,6 +49,10 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            public_cache::layer,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

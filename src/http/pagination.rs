@@ -153,11 +153,19 @@ fn link_origin(state: &AppState, parts: &Parts) -> Option<String> {
 /// configured host name, localhost or an IP literal). A forged `Host` gives none, never a link
 /// to somewhere else.
 pub fn request_origin(state: &AppState, parts: &Parts) -> Option<String> {
-    let authority = parts
-        .uri
+    origin_from(state, &parts.uri, &parts.headers)
+}
+
+/// [`request_origin`] from a request's URI and headers.
+pub fn origin_from(
+    state: &AppState,
+    uri: &axum::http::Uri,
+    headers: &axum::http::HeaderMap,
+) -> Option<String> {
+    let authority = uri
         .authority()
         .map(|a| a.as_str().to_string())
-        .or_else(|| parts.headers.get(HOST)?.to_str().ok().map(str::to_string))?;
+        .or_else(|| headers.get(HOST)?.to_str().ok().map(str::to_string))?;
     if authority.is_empty()
         || !authority
             .bytes()

@@ -7,6 +7,7 @@ mod accounts;
 mod acme;
 mod admin;
 mod auth;
+mod cache;
 mod cli;
 mod comments;
 mod edge;

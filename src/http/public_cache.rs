@@ -1,0 +1,200 @@
+//! A cache of whole answers to anonymous reads of public content.
+//!
+//! Only requests without credentials, to the routes listed in [`CACHED_ROUTES`], are served
+//! from it: what such a request gets is exactly what every anonymous reader gets, so nothing
+//! role-specific can be stored or leak. An entry is used while
+//! - the content generation it was made at is still current (any write that can change public
+//!   content moves it, right after its commit: a read after a write never sees the old data),
+//! - and no scheduled post has gone public since (each entry remembers when the next one is
+//!   due).
+//!
+//! The layer sits inside the throttle (cached answers still count against limits) and the
+//! header, request-id and access-log layers (those are added to every answer, cached or not).
+//! Memory is bounded by `server.response_cache` (bytes of bodies and keys).
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::http::conditional::etag_of;
+
+/// Route templates whose anonymous answers are the same for everyone.
+pub const CACHED_ROUTES: &[&str] = &[
+    "/api/v1/posts",
+    "/api/v1/posts/{slug}",
+    "/api/v1/posts/{slug}/comments",
+    "/api/v1/categories",
+    "/api/v1/categories/{slug}",
+    "/api/v1/tags",
+    "/api/v1/tags/{slug}",
+    "/api/v1/authors",
+    "/api/v1/authors/{username}",
+    "/api/v1/seo/posts/{slug}",
+];
+
+/// Answers bigger than this are not kept (one page of a list is far smaller).
+const MAX_ENTRY_BYTES: usize = 1024 * 1024;
+/// Longer query strings are not worth a key.
+const MAX_QUERY_BYTES: usize = 512;
+
+/// One stored answer (a 200 with its JSON body).
+#[derive(Debug)]
+pub struct Entry {
+    generation: u64,
+    /// Unix time from which a scheduled post makes this answer outdated.
+    valid_until: i64,
+    etag: HeaderValue,
+    /// The handler's headers (content type, ETag…), without Content-Length.
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+#[derive(Clone)]
+pub struct PublicCache {
+    entries: moka::sync::Cache<String, Arc<Entry>>,
+}
+
+impl PublicCache {
+    pub fn new(max_bytes: u64) -> PublicCache {
+        PublicCache {
+            entries: moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|key: &String, entry: &Arc<Entry>| {
+                    u32::try_from(key.len() + entry.body.len() + 128).unwrap_or(u32::MAX)
+                })
+                .build(),
+        }
+    }
+
+    /// Bytes held (after pending evictions are applied), for tests and the operator.
+    pub fn weighted_size(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.weighted_size()
+    }
+
+    pub fn entry_count(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.entry_count()
+    }
+}
+
+/// The key of a cacheable request, or None when the request must go to the handler.
+fn key_of(state: &AppState, req: &Request) -> Option<String> {
+    if req.method() != Method::GET || req.headers().contains_key(AUTHORIZATION) {
+        return None;
+    }
+    let route = req.extensions().get::<MatchedPath>()?.as_str();
+    if !CACHED_ROUTES.contains(&route) {
+        return None;
+    }
+    let query = req.uri().query().unwrap_or("");
+    if query.len() > MAX_QUERY_BYTES {
+        return None;
+    }
+    // Parameters in a canonical order (`?b=1&a=2` is `?a=2&b=1`); the origin is part of the
+    // key because pagination links are absolute for a trusted Host.
+    let mut pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+    pairs.sort_unstable();
+    let origin =
+        crate::http::pagination::origin_from(state, req.uri(), req.headers()).unwrap_or_default();
+    Some(format!(
+        "{}?{}#{}",
+        req.uri().path(),
+        pairs.join("&"),
+        origin
+    ))
+}
+
+fn if_none_match_hits(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let Ok(etag) = etag.to_str() else {
+        return false;
+    };
+    headers
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|h| h.split(','))
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+}
+
+fn answer(entry: &Entry, conditional: &HeaderMap) -> Response {
+    if if_none_match_hits(conditional, &entry.etag) {
+        return (StatusCode::NOT_MODIFIED, [(ETAG, entry.etag.clone())]).into_response();
+    }
+    let mut response = Response::new(Body::from(entry.body.clone()));
+    *response.headers_mut() = entry.headers.clone();
+    response
+}
+
+pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(key) = key_of(&state, &req) else {
+        return next.run(req).await;
+    };
+    // Before anything is read: a write committed after this point moves the generation past
+    // the one stored with what we make.
+    let generation = state.db.generation.current();
+    let now = state.clock.now();
+    if let Some(entry) = state.public_cache.entries.get(&key)
+        && entry.generation == generation
+        && now < entry.valid_until
+    {
+        metrics::counter!("response_cache_total", "outcome" => "hit").increment(1);
+        return answer(&entry, req.headers());
+    }
+    metrics::counter!("response_cache_total", "outcome" => "miss").increment(1);
+    // The handler makes the full answer; the conditional part is decided here, for both.
+    let mut conditional = HeaderMap::new();
+    for value in req.headers_mut().get_all(IF_NONE_MATCH) {
+        conditional.append(IF_NONE_MATCH, value.clone());
+    }
+    req.headers_mut().remove(IF_NONE_MATCH);
+    let response = next.run(req).await;
+    let cacheable_size = axum::body::HttpBody::size_hint(response.body())
+        .exact()
+        .is_some_and(|n| n <= MAX_ENTRY_BYTES as u64);
+    if response.status() != StatusCode::OK || !cacheable_size {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_ENTRY_BYTES).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "response body failed").into_response();
+    };
+    let valid_until = state
+        .db
+        .read(move |c| crate::db::seo::next_publication(c, now))
+        .await
+        .ok()
+        .map(|next| next.unwrap_or(i64::MAX));
+    let Some(valid_until) = valid_until else {
+        return Response::from_parts(parts, Body::from(body));
+    };
+    let mut headers = parts.headers;
+    headers.remove(axum::http::header::CONTENT_LENGTH);
+    let etag = match headers.get(ETAG) {
+        Some(tag) => tag.clone(),
+        None => {
+            let Ok(tag) = HeaderValue::from_str(&etag_of(&body)) else {
+                return (StatusCode::INTERNAL_SERVER_ERROR, "bad etag").into_response();
+            };
+            headers.insert(ETAG, tag.clone());
+            tag
+        }
+    };
+    let entry = Arc::new(Entry {
+        generation,
+        valid_until,
+        etag,
+        headers,
+        body,
+    });
+    let response = answer(&entry, &conditional);
+    state.public_cache.entries.insert(key, entry);
+    response
+}
