@@ -349,13 +349,27 @@ fn unique_slug(conn: &Connection, base: &str) -> Result<String, StoreError> {
     if !slug_taken(conn, base)? {
         return Ok(base.to_string());
     }
-    for n in 2.. {
-        let candidate = format!("{}-{n}", base.chars().take(90).collect::<String>());
+    // One indexed range query for the highest `base-N` in use, not one lookup per N: a
+    // thousand posts titled alike must not make the next insert a thousand queries.
+    let stem = base.chars().take(90).collect::<String>();
+    let prefix = format!("{stem}-");
+    let mut stmt = conn.prepare_cached(
+        "SELECT substr(slug, length(?1) + 1) FROM posts WHERE slug > ?1 AND slug < ?1 || '~'",
+    )?;
+    let highest = stmt
+        .query_map([&prefix], |r| r.get::<_, String>(0))?
+        .filter_map(|suffix| suffix.ok()?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(1);
+    let mut n = highest + 1;
+    // A slug made by hand can sit on the next number: step over it.
+    loop {
+        let candidate = format!("{stem}-{n}");
         if !slug_taken(conn, &candidate)? {
             return Ok(candidate);
         }
+        n += 1;
     }
-    unreachable!("the loop above returns")
 }
 
 /// Stores a new post with its categories and tags; returns its slug.

@@ -121,23 +121,27 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
+    let elapsed = started.elapsed();
+    in_flight.decrement(1.0);
+    let status = response.status();
+    state.stats.record(
+        state.clock.now(),
+        status.is_server_error(),
+        elapsed.as_micros() as u64,
+    );
+    crate::ops::metrics::record_request(&method, &route, status.as_u16(), elapsed.as_secs_f64());
+    // The body's size as far as it is known before it is sent (streams: what is known).
+    let hint = axum::body::HttpBody::size_hint(response.body());
+    let bytes = hint.exact().unwrap_or(hint.lower());
     span.in_scope(|| {
-        // The body's size as far as it is known before it is sent (streams: what is known).
-                        let elapsed = started.elapsed();
-        in_flight.decrement(1.0);
-        state.stats.record(state.clock.now(), response.status().is_server_error(), elapsed.as_micros() as u64);
-        metrics::counter!("http_requests_total", "method" => method.to_string(), "route" => route.clone(), "status" => response.status().as_u16().to_string()).increment(1);
-        metrics::histogram!("http_request_duration_seconds", "route" => route.clone()).record(elapsed.as_secs_f64());
-        let hint = axum::body::HttpBody::size_hint(response.body());
-        let bytes = hint.exact().unwrap_or(hint.lower());
         tracing::info!(
             target: "access",
             request_id = %id,
             method = %method,
             route,
             path = %logged_path,
-            status = response.status().as_u16(),
-                        duration_ms = (elapsed.as_secs_f64() * 1e5).round() / 100.0,
+            status = status.as_u16(),
+            duration_ms = (elapsed.as_secs_f64() * 1e5).round() / 100.0,
             bytes,
             ip = meta.ip.map(|ip| ip.to_string()),
             user_id = meta.user().map(|(id, _)| id),

@@ -193,17 +193,22 @@ fn tls(state: &AppState) -> CheckResult {
 }
 
 fn logs(state: &AppState) -> CheckResult {
-    let failed = state.logs.get().map_or(0, |l| {
-        l.health
-            .failed_writes
-            .load(std::sync::atomic::Ordering::Relaxed)
+    use std::sync::atomic::Ordering::Relaxed;
+    let (failed, dropped) = state.logs.get().map_or((0, 0), |l| {
+        (
+            l.health.failed_writes.load(Relaxed),
+            l.health.dropped_lines.load(Relaxed),
+        )
     });
-    let status = if failed > 0 {
+    let status = if failed > 0 || dropped > 0 {
         Status::Degraded
     } else {
         Status::Healthy
     };
-    CheckResult::new(status, json!({"failed_writes": failed}))
+    CheckResult::new(
+        status,
+        json!({"failed_writes": failed, "dropped_lines": dropped}),
+    )
 }
 
 /// `1d 4h`, `3h 12m`, `42s`.

@@ -3,15 +3,16 @@
 //! request), `security.log` (security events only) — each rotated by size and daily, and an
 //! optional human-readable copy on standard output.
 //!
-//! Files are written by tracing-appender's non-blocking worker (a full buffer drops lines
-//! rather than stalling requests). Nothing logged ever contains a password, token, secret,
+//! Files are written in batches by a flusher thread (`batched`: no wake-up per line; a
+//! stalled disk drops lines rather than stalling requests, and counts them). Nothing logged ever contains a password, token, secret,
 //! Authorization header or cookie: requests are logged by route, path and query *names* only,
 //! and no code path logs bodies or credentials.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tracing_appender::non_blocking::WorkerGuard;
+use super::batched::FlushGuard;
+
 use tracing_subscriber::filter::{EnvFilter, FilterFn, LevelFilter};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -28,7 +29,7 @@ pub const SECURITY: &str = "security";
 pub struct Logs {
     files: Vec<RotatingFile>,
     pub health: Arc<LogHealth>,
-    _guards: Vec<WorkerGuard>,
+    _guards: Vec<FlushGuard>,
 }
 
 impl Logs {
@@ -72,9 +73,7 @@ pub fn init(config: &Config) -> anyhow::Result<Logs> {
             health.clone(),
         );
         files.push(file.clone());
-        let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-            .lossy(true)
-            .finish(file);
+        let (writer, guard) = super::batched::writer(file, health.clone());
         guards.push(guard);
         writer
     };

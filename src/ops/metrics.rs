@@ -70,3 +70,53 @@ fn describe() {
         "Version and commit of the running binary"
     );
 }
+
+/// The per-request metrics of one route, method and status, looked up once per thread.
+///
+/// `metrics::counter!` with runtime labels allocates the label strings and hashes them into the
+/// registry on every call; at tens of thousands of requests a second that shows. Handles are
+/// cheap to clone and stay valid, so each worker thread keeps the ones it has used.
+pub fn record_request(method: &axum::http::Method, route: &str, status: u16, seconds: f64) {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    struct RouteMetrics {
+        duration: metrics::Histogram,
+        counts: Vec<(axum::http::Method, u16, metrics::Counter)>,
+    }
+    thread_local! {
+        static ROUTES: RefCell<HashMap<String, RouteMetrics>> = RefCell::new(HashMap::new());
+    }
+    ROUTES.with(|routes| {
+        let mut routes = routes.borrow_mut();
+        if !routes.contains_key(route) {
+            let entry = RouteMetrics {
+                duration: metrics::histogram!(
+                    "http_request_duration_seconds", "route" => route.to_owned()
+                ),
+                counts: Vec::new(),
+            };
+            routes.insert(route.to_owned(), entry);
+        }
+        let Some(entry) = routes.get_mut(route) else {
+            return;
+        };
+        entry.duration.record(seconds);
+        if let Some((_, _, counter)) = entry
+            .counts
+            .iter()
+            .find(|(m, s, _)| m == method && *s == status)
+        {
+            counter.increment(1);
+            return;
+        }
+        let counter = metrics::counter!(
+            "http_requests_total",
+            "method" => method.to_string(),
+            "route" => route.to_owned(),
+            "status" => status.to_string()
+        );
+        counter.increment(1);
+        entry.counts.push((method.clone(), status, counter));
+    });
+}

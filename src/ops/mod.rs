@@ -2,6 +2,7 @@
 
 pub mod analytics;
 pub mod backup;
+pub mod batched;
 pub mod health;
 pub mod logs;
 pub mod maintenance;

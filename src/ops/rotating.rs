@@ -19,6 +19,8 @@ use time::{Date, OffsetDateTime};
 #[derive(Debug, Default)]
 pub struct LogHealth {
     pub failed_writes: AtomicU64,
+    /// Lines dropped because the writer fell too far behind (see `batched`).
+    pub dropped_lines: AtomicU64,
     pub last_error: Mutex<Option<String>>,
 }
 
@@ -132,13 +134,35 @@ impl Write for RotatingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let result = (|| {
-            let new_day = inner.daily && today() != inner.day;
-            let full = inner.size > 0 && inner.size + buf.len() as u64 > inner.max_size;
-            if new_day || full {
+            if inner.daily && today() != inner.day {
                 inner.rotate()?;
             }
-            inner.open()?.write_all(buf)?;
-            inner.size += buf.len() as u64;
+            // The batching writer hands over many lines at once: split them so no file
+            // grows past max_size, and never cut a line in two.
+            let mut rest = buf;
+            while !rest.is_empty() {
+                inner.open()?; // learns the size of a file left by an earlier run
+                let room = inner.max_size.saturating_sub(inner.size) as usize;
+                let take = if rest.len() <= room {
+                    rest.len()
+                } else {
+                    match rest[..room].iter().rposition(|&b| b == b'\n') {
+                        Some(end) => end + 1,
+                        None if inner.size > 0 => {
+                            inner.rotate()?;
+                            continue;
+                        }
+                        // A single line longer than a whole file: write it alone.
+                        None => rest
+                            .iter()
+                            .position(|&b| b == b'\n')
+                            .map_or(rest.len(), |end| end + 1),
+                    }
+                };
+                inner.open()?.write_all(&rest[..take])?;
+                inner.size += take as u64;
+                rest = &rest[take..];
+            }
             Ok(())
         })();
         if let Err(err) = result {
@@ -161,6 +185,28 @@ impl Write for RotatingFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_of_lines_is_split_across_files_without_cutting_a_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let mut log = RotatingFile::new(path.clone(), 100, 9, false, Arc::default());
+        let batch: String = (0..20)
+            .map(|i| format!("line {i:04} yyyyyyyyyy\n"))
+            .collect();
+        log.write_all(batch.as_bytes()).unwrap();
+        let mut seen = Vec::new();
+        for n in (1..=9).rev() {
+            if let Ok(text) = std::fs::read_to_string(numbered(&path, n)) {
+                assert!(text.len() <= 100, "file {n} has {} bytes", text.len());
+                seen.push(text);
+            }
+        }
+        seen.push(std::fs::read_to_string(&path).unwrap());
+        assert!(seen.len() > 1, "the batch was not split");
+        assert!(seen.iter().all(|t| t.ends_with('\n')), "a line was cut");
+        assert_eq!(seen.concat(), batch);
+    }
 
     #[test]
     fn rotates_by_size_and_keeps_only_so_many() {
