@@ -8,7 +8,7 @@
 #   BENCH_DATA=/tmp/bench-peers/blogd-data bench/blogd-peer.sh start|stop|urls
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-BIN=${BLOGD_BIN:-$here/../target/release/blogd}
+BIN=${BENCH_BLOGD_BIN:-$here/../target/release/blogd}
 DATA=${BENCH_DATA:-/tmp/bench-peers/blogd-data}
 RUN=/tmp/bench-peers/blogd
 PLAIN=127.0.0.1:8095

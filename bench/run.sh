@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-shared=${BLOGD_SHARED_DIR:-$root/../shared}
+shared=${BENCH_SHARED_DIR:-$root/../shared}
 export BENCH_DATA=${BENCH_DATA:-/tmp/bench-peers/blogd-data}
 results=/tmp/bench-peers/results
 mkdir -p "$results"
@@ -23,7 +23,10 @@ mkdir -p "$results"
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 command -v oha >/dev/null || cargo install oha --locked --version 1.16.0 --quiet
 cargo build --release --locked --quiet
-bin=$root/target/release/blogd
+bin=${CARGO_TARGET_DIR:-$root/target}/release/blogd
+export BENCH_BLOGD_BIN=$bin
+# The peers build their own projects in their own directories.
+unset CARGO_TARGET_DIR
 
 # 1. Seed (once per binary build; reseed with rm -rf $BENCH_DATA).
 if [[ ! -f $BENCH_DATA/seeded.env || $BENCH_DATA/seeded.env -ot $bin ]]; then
@@ -33,6 +36,7 @@ if [[ ! -f $BENCH_DATA/seeded.env || $BENCH_DATA/seeded.env -ot $bin ]]; then
     "$bin" serve --data-dir "$BENCH_DATA" --listen 127.0.0.1:8096 >/tmp/bench-seed.out 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do curl -fs http://127.0.0.1:8096/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+  curl -fs http://127.0.0.1:8096/readyz >/dev/null || { cat /tmp/bench-seed.out >&2; exit 1; }
   user=$(sed -n 's/^ *username: *\([^ ]*\).*/\1/p' /tmp/bench-seed.out | head -1)
   pass=$(sed -n 's/^ *password: *\([^ ]*\).*/\1/p' /tmp/bench-seed.out | head -1)
   python3 bench/seed.py http://127.0.0.1:8096 "$user" "$pass" 1000 >"$BENCH_DATA/seeded.env.tmp"

@@ -50,6 +50,8 @@ pub struct AppInner {
     pub seo: crate::seo::Documents,
     /// Whole answers to anonymous reads of public content.
     pub public_cache: crate::http::public_cache::PublicCache,
+    /// Firing and recent alerts, and what the alert rules count.
+    pub alerts: crate::alerts::Alerts,
 }
 
 /// The HMAC secrets shared with the front end, as accepted now.
@@ -72,6 +74,7 @@ impl SharedKeys {
                         current: value.to_string(),
                         previous: String::new(),
                         previous_until: 0,
+                        rotated_at: 0,
                     })
                 }
                 None => Ok(stored.clone()),
@@ -117,6 +120,7 @@ impl AppState {
         let clock = Clock::default();
         let now = clock.now();
         ensure_data_dir(&config)?;
+        crate::alerts::channels::validate(&config.alerts)?;
         let db = Db::open(&config.database_path())
             .with_context(|| format!("cannot open {}", config.database_path().display()))?;
         let secrets = secrets::load_or_create(
@@ -166,6 +170,7 @@ impl AppState {
             disk: RwLock::new(crate::ops::health::default_probe()),
             seo: crate::seo::Documents::default(),
             public_cache: crate::http::public_cache::PublicCache::new(response_cache_bytes),
+            alerts: crate::alerts::Alerts::default(),
         }));
         Ok((state, first_admin))
     }
@@ -210,9 +215,10 @@ impl AppState {
     }
 
     /// A request was refused by a limit: a strike against its address.
-    pub fn throttle_hit(&self, ip: Option<std::net::IpAddr>, class: Class) {
+    pub fn throttle_hit(&self, key: &str, ip: Option<std::net::IpAddr>, class: Class) {
         metrics::counter!("throttled_total", "class" => format!("{class:?}").to_lowercase())
             .increment(1);
+        self.throttle.refusals.record(key, self.clock.now());
         if let Some(ip) = ip {
             self.security
                 .strike(ip, self.clock.now(), &format!("throttled ({class:?})"));
@@ -239,7 +245,7 @@ impl AppState {
         if decision.allowed {
             Ok(())
         } else {
-            self.throttle_hit(ip, class);
+            self.throttle_hit(&key, ip, class);
             Err(crate::error::ApiError::Throttled {
                 retry_after: decision.retry_after_secs,
             })

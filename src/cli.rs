@@ -74,9 +74,12 @@ pub enum Command {
     /// Secrets the front end needs a copy of.
     #[command(subcommand)]
     Secrets(SecretsCommand),
-    /// The revalidation webhook outbox.
+    /// The delivery outbox (revalidation webhook and alert channels).
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Alert channels.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
     /// Backups (through the running server when there is one, else on the files).
     #[command(subcommand)]
     Backup(BackupCommand),
@@ -117,6 +120,15 @@ pub enum SecretsCommand {
     Show {
         #[arg(value_parser = ["analytics", "revalidate"])]
         which: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AlertsCommand {
+    /// Send a test alert to one configured channel now and report how it went.
+    Test {
+        #[arg(value_parser = ["webhook", "pagerduty", "email"])]
+        channel: String,
     },
 }
 
@@ -302,7 +314,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 data_dir: cli.data_dir.clone(),
                 listen: None,
             };
-            config::load(Some(file), std::env::vars(), &overrides)?;
+            let config = config::load(Some(file), std::env::vars(), &overrides)?;
+            crate::alerts::channels::validate(&config.alerts)?;
             println!("{}: ok", file.display());
             Ok(())
         }
@@ -350,6 +363,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(&cli, None)?;
             restore_command(&config, file, *yes, identity.as_deref())
         }
+        Command::Alerts(AlertsCommand::Test { channel }) => {
+            let config = load_config(&cli, None)?;
+            crate::alerts::channels::validate(&config.alerts)?;
+            crate::alerts::channels::test_command(&config, channel)
+        }
         Command::Webhooks(command) => {
             let config = load_config(&cli, None)?;
             let db = Db::open(&config.database_path())?;
@@ -358,13 +376,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     let rows =
                         db.read_blocking(|c| crate::db::outbox::list(c, status.as_deref(), 100))?;
                     println!(
-                        "{:<6} {:<16} {:<10} {:<8} {:<22} SLUG / LAST ERROR",
-                        "ID", "EVENT", "STATUS", "TRIES", "NEXT TRY"
+                        "{:<6} {:<16} {:<16} {:<10} {:<6} {:<22} SLUG OR RULE / LAST ERROR",
+                        "ID", "CHANNEL", "EVENT", "STATUS", "TRIES", "NEXT TRY"
                     );
                     for d in rows {
                         println!(
-                            "{:<6} {:<16} {:<10} {:<8} {:<22} {}{}",
+                            "{:<6} {:<16} {:<16} {:<10} {:<6} {:<22} {}{}",
                             d.id,
+                            d.channel,
                             d.event,
                             d.status,
                             d.attempts,
@@ -491,6 +510,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
         crate::http::tls::spawn_watcher(state.clone());
         crate::http::tls::acme::spawn(state.clone());
         crate::ops::webhooks::spawn(state.clone());
+        crate::alerts::spawn(state.clone());
 
         if let Some(redirect) = redirect {
             let mut stop = stop_rx.clone();

@@ -76,6 +76,7 @@ pub struct Config {
     pub admin: AdminConfig,
     pub privacy: PrivacyConfig,
     pub site: SiteConfig,
+    pub alerts: crate::alerts::config::AlertsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -825,6 +826,11 @@ fn value_like(default: &toml::Value, raw: &str) -> toml::Value {
             .trim()
             .parse()
             .map(toml::Value::Integer)
+            .unwrap_or_else(|_| toml::Value::String(raw.to_string())),
+        toml::Value::Float(_) => raw
+            .trim()
+            .parse()
+            .map(toml::Value::Float)
             .unwrap_or_else(|_| toml::Value::String(raw.to_string())),
         toml::Value::Array(_) => toml::Value::Array(
             raw.split(',')

@@ -4,6 +4,7 @@
 //! a library so integration tests can build the real server on a real socket.
 
 pub mod admin;
+pub mod alerts;
 pub mod api;
 pub mod app;
 pub mod auth;

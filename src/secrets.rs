@@ -35,14 +35,18 @@ pub struct SharedSecret {
     pub previous: String,
     #[serde(default)]
     pub previous_until: i64,
+    /// When `current` was made (0 in files written before this was kept: set at the next start).
+    #[serde(default)]
+    pub rotated_at: i64,
 }
 
 impl SharedSecret {
-    fn fresh() -> SharedSecret {
+    fn fresh(now: i64) -> SharedSecret {
         SharedSecret {
             current: random_hex(32),
             previous: String::new(),
             previous_until: 0,
+            rotated_at: now,
         }
     }
 
@@ -108,6 +112,7 @@ pub fn rotate_shared(
     let secret = file.shared_mut(which);
     secret.previous = std::mem::replace(&mut secret.current, random_hex(32));
     secret.previous_until = now + grace_secs;
+    secret.rotated_at = now;
     let current = secret.current.clone();
     write(path, &file)?;
     Ok(current)
@@ -180,6 +185,14 @@ pub fn new_jwt_key(now: i64) -> JwtKey {
 
 /// Reads the secrets file, creating it (or the keys it lacks) as needed. `want_jwt`: whether
 /// the file must hold a JWT key (false when configuration gives one).
+/// Reads the secrets file as it is (no key is created), e.g. to check the keys' ages.
+pub fn read(path: &Path) -> anyhow::Result<SecretsFile> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    toml::from_str::<SecretsFile>(&text)
+        .map_err(|e| anyhow::anyhow!("{} is damaged: {}", path.display(), e.message()))
+}
+
 pub fn load_or_create(path: &Path, now: i64, want_jwt: bool) -> anyhow::Result<SecretsFile> {
     let mut file = match std::fs::metadata(path) {
         Ok(meta) => {
@@ -199,7 +212,11 @@ pub fn load_or_create(path: &Path, now: i64, want_jwt: bool) -> anyhow::Result<S
     }
     for which in [Shared::Analytics, Shared::Revalidate] {
         if file.shared(which).current.is_empty() {
-            *file.shared_mut(which) = SharedSecret::fresh();
+            *file.shared_mut(which) = SharedSecret::fresh(now);
+            changed = true;
+        } else if file.shared(which).rotated_at == 0 {
+            // Its age is unknown: count it from now (the secret-age alert needs a start).
+            file.shared_mut(which).rotated_at = now;
             changed = true;
         }
     }

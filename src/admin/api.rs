@@ -96,6 +96,7 @@ pub struct StatusView {
     pub last_backup: Option<BackupInfo>,
     pub bans: usize,
     pub webhooks_failed: i64,
+    pub alerts: crate::alerts::AlertsView,
 }
 
 async fn status(State(state): State<AppState>) -> Reply<StatusView> {
@@ -121,6 +122,7 @@ async fn status(State(state): State<AppState>) -> Reply<StatusView> {
         last_backup: state.backups.latest(),
         bans: state.throttle.bans.list(state.clock.now()).len(),
         webhooks_failed,
+        alerts: state.alerts.view(&state.config.alerts),
         health,
     }))
 }
@@ -320,6 +322,7 @@ async fn backup_now(
         format!("backup:{}", info.file),
     )
     .await;
+    state.alerts.backup_succeeded(&info.file);
     Ok(Json(info))
 }
 
@@ -463,6 +466,12 @@ async fn rotate(
         target,
     )
     .await;
+    if what != "logs" {
+        state.alerts.notice(
+            crate::alerts::Rule::KeyRotated,
+            format!("the {what} key was rotated from the console"),
+        );
+    }
     Ok(Json(result))
 }
 

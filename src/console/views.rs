@@ -153,8 +153,12 @@ fn overview(frame: &mut Frame<'_>, area: Rect, app: &App) {
         left,
     );
 
-    let [numbers, spark] =
-        Layout::vertical([Constraint::Min(0), Constraint::Length(5)]).areas(right);
+    let [numbers, alerts_area, spark] = Layout::vertical([
+        Constraint::Length(10),
+        Constraint::Min(3),
+        Constraint::Length(5),
+    ])
+    .areas(right);
     let traffic = &app.status["traffic"];
     let last_backup = app.status["last_backup"]["created_at"]
         .as_i64()
@@ -199,6 +203,7 @@ fn overview(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Paragraph::new(info).block(Block::default().borders(Borders::ALL).title(" Server ")),
         numbers,
     );
+    alerts(frame, alerts_area, app);
     let data: Vec<u64> = traffic["per_second"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_u64).collect())
@@ -213,6 +218,63 @@ fn overview(frame: &mut Frame<'_>, area: Rect, app: &App) {
                     .title(" Requests per second, last minute "),
             ),
         spark,
+    );
+}
+
+/// Firing alerts first (red critical, yellow warning), then the latest sent ones.
+fn alerts(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let view = &app.status["alerts"];
+    let severity_color = |s: &str| match s {
+        "critical" => Color::Red,
+        "warning" => Color::Yellow,
+        _ => Color::Cyan,
+    };
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    for a in view["active"].as_array().into_iter().flatten() {
+        let severity = a["severity"].as_str().unwrap_or("?");
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("● {:<8} ", severity.to_uppercase()),
+                style(app, severity_color(severity)),
+            ),
+            Span::raw(format!(
+                "{:<7} {}: {}",
+                a["since"].as_i64().map_or("?".into(), |t| age(app.now - t)),
+                text(&a["rule"]),
+                text(&a["summary"]),
+            )),
+        ]));
+    }
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "No alert firing",
+            style(app, Color::Green),
+        )));
+    }
+    for m in view["recent"].as_array().into_iter().flatten().take(5) {
+        if m["status"] == "firing" && !m["repeat"].as_bool().unwrap_or(false) {
+            continue; // already listed while active, or superseded by its resolve
+        }
+        lines.push(Line::from(format!(
+            "  {:<8} {:<7} {}: {}",
+            text(&m["status"]),
+            m["at"].as_i64().map_or("?".into(), |t| age(app.now - t)),
+            text(&m["rule"]),
+            text(&m["summary"])
+        )));
+    }
+    let channels = view["channels"]
+        .as_array()
+        .map(|c| c.iter().filter_map(Value::as_str).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let title = if channels.is_empty() {
+        " Alerts (no channel configured: shown here only) ".to_string()
+    } else {
+        format!(" Alerts → {} ", channels.join(", ").replace("alert_", ""))
+    };
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
+        area,
     );
 }
 
@@ -583,7 +645,15 @@ mod tests {
                         "per_second": (0..60).map(|i| (i * 7) % 23).collect::<Vec<i32>>()},
             "db_size_bytes": 5_242_880, "pool": {"connections": 3, "idle": 2, "max": 8},
             "backup_running": null, "last_backup": {"created_at": NOW - 7200},
-            "bans": 2, "webhooks_failed": 1
+            "bans": 2, "webhooks_failed": 1,
+            "alerts": {
+                "active": [{"rule": "disk_low", "severity": "warning", "summary": "12.0% disk space free (below 20%)", "since": NOW - 720}],
+                "recent": [
+                    {"rule": "backup_completed", "severity": "info", "status": "notice", "summary": "backup blogd-20270115T030000Z.db written and verified", "since": NOW - 7200, "at": NOW - 7200, "repeat": false},
+                    {"rule": "disk_low", "severity": "warning", "status": "firing", "summary": "12.0% disk space free (below 20%)", "since": NOW - 720, "at": NOW - 720, "repeat": false}
+                ],
+                "channels": ["alert_webhook"]
+            }
         })));
         app.apply(Update::Throttle(json!({
             "bans": [

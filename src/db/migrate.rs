@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "content_version_comments",
         include_str!("../../migrations/0006_content_version_comments.sql"),
     ),
+    (
+        7,
+        "alert_deliveries",
+        include_str!("../../migrations/0007_alert_deliveries.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

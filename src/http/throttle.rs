@@ -72,7 +72,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         if let Some(decision) = state.throttle.check(*class, &key, ip, now) {
             meta.note_rate(decision);
             if !decision.allowed {
-                state.throttle_hit(ip, *class);
+                state.throttle_hit(&key, ip, *class);
                 let mut response = ApiError::Throttled {
                     retry_after: decision.retry_after_secs,
                 }

@@ -504,9 +504,15 @@ pub fn spawn_schedule(state: crate::app::AppState) {
             })
             .await
             {
-                Ok(Ok(info)) => tracing::info!(file = %info.file, "scheduled backup done"),
+                Ok(Ok(info)) => {
+                    tracing::info!(file = %info.file, "scheduled backup done");
+                    state.alerts.backup_succeeded(&info.file);
+                }
                 Ok(Err(err)) => {
                     tracing::error!(error = %format!("{err:#}"), "scheduled backup failed");
+                    state
+                        .alerts
+                        .backup_failed(state.clock.now(), &format!("{err:#}"));
                     tokio::time::sleep(std::time::Duration::from_secs(600)).await;
                 }
                 Err(err) => tracing::error!(error = %err, "scheduled backup task failed"),

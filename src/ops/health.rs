@@ -42,6 +42,8 @@ pub struct HealthReport {
     pub checks: BTreeMap<String, Value>,
     pub timestamp: String,
     pub version: String,
+    /// Alerts firing now, by severity (details are in the console).
+    pub alerts: crate::alerts::AlertCounts,
 }
 
 /// Free space of the file system holding a path, as a fraction (0–1). Injectable so tests can
@@ -75,7 +77,7 @@ impl DiskProbe for StatVfs {
 const DISK_DEGRADED: f64 = 0.10;
 const DISK_UNHEALTHY: f64 = 0.02;
 
-async fn database(state: &AppState) -> CheckResult {
+pub(crate) async fn database(state: &AppState) -> CheckResult {
     let mut total = Duration::ZERO;
     for _ in 0..3 {
         let started = Instant::now();
@@ -266,6 +268,7 @@ pub async fn run(state: &AppState, critical_only: bool) -> HealthReport {
         checks,
         timestamp: crate::clock::rfc3339(state.clock.now()),
         version: crate::VERSION.to_string(),
+        alerts: state.alerts.counts(),
     }
 }
 

@@ -1,13 +1,17 @@
-//! Rolling request statistics for the operator console: requests per second, error rate and
-//! latency percentiles over the last minute, in 60 one-second buckets (fixed memory, a
-//! mutex held for a few nanoseconds per request).
+//! Rolling request statistics for the operator console and the alert rules: requests per
+//! second, error rate and latency percentiles over the last minutes, in one-second buckets
+//! (fixed memory, a mutex held for a few nanoseconds per request), and totals since the last
+//! daily summary.
 
 use std::sync::Mutex;
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// The console's window.
 const SECONDS: usize = 60;
+/// Seconds kept: the longest window an alert rule may use.
+pub const RING: usize = 300;
 /// Latency buckets: bucket i holds durations below 2^i microseconds (up to ~1 min).
 const LATENCY_BUCKETS: usize = 27;
 
@@ -28,8 +32,22 @@ impl Bucket {
     };
 }
 
+struct Ring {
+    buckets: [Bucket; RING],
+    /// Requests and 5xx answers since the last [`RequestStats::take_totals`].
+    totals: (u64, u64),
+}
+
 pub struct RequestStats {
-    buckets: Mutex<[Bucket; SECONDS]>,
+    ring: Mutex<Ring>,
+}
+
+/// Traffic over an alert rule's window.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Window {
+    pub requests: u64,
+    pub errors: u64,
+    pub p95_ms: f64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema, Default, PartialEq)]
@@ -46,7 +64,10 @@ pub struct Summary {
 impl Default for RequestStats {
     fn default() -> Self {
         RequestStats {
-            buckets: Mutex::new([Bucket::EMPTY; SECONDS]),
+            ring: Mutex::new(Ring {
+                buckets: [Bucket::EMPTY; RING],
+                totals: (0, 0),
+            }),
         }
     }
 }
@@ -57,8 +78,10 @@ fn bucket_of(micros: u64) -> usize {
 
 impl RequestStats {
     pub fn record(&self, second: i64, server_error: bool, micros: u64) {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = &mut buckets[second.rem_euclid(SECONDS as i64) as usize];
+        let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        ring.totals.0 += 1;
+        ring.totals.1 += u64::from(server_error);
+        let slot = &mut ring.buckets[second.rem_euclid(RING as i64) as usize];
         if slot.second != second {
             *slot = Bucket {
                 second,
@@ -70,14 +93,30 @@ impl RequestStats {
         slot.latency[bucket_of(micros)] += 1;
     }
 
-    /// The last full minute before `now` (the current, partial second is left out).
-    pub fn summary(&self, now: i64) -> Summary {
-        let buckets = *self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let mut per_second = Vec::with_capacity(SECONDS);
+    /// Requests and 5xx answers since the last call (the daily summary).
+    pub fn take_totals(&self) -> (u64, u64) {
+        let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut ring.totals)
+    }
+
+    /// The last `secs` full seconds before `now` (at most [`RING`]).
+    pub fn window(&self, now: i64, secs: usize) -> Window {
+        let (requests, errors, latency, _) = self.gather(now, secs.clamp(1, RING));
+        Window {
+            requests,
+            errors,
+            p95_ms: percentile(&latency, requests, 0.95),
+        }
+    }
+
+    /// Sums the `secs` full seconds before `now`.
+    fn gather(&self, now: i64, secs: usize) -> (u64, u64, [u64; LATENCY_BUCKETS], Vec<u64>) {
+        let mut per_second = Vec::with_capacity(secs);
         let (mut requests, mut errors) = (0u64, 0u64);
         let mut latency = [0u64; LATENCY_BUCKETS];
-        for second in now - SECONDS as i64..now {
-            let b = &buckets[second.rem_euclid(SECONDS as i64) as usize];
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        for second in now - secs as i64..now {
+            let b = &ring.buckets[second.rem_euclid(RING as i64) as usize];
             if b.second == second {
                 per_second.push(b.requests);
                 requests += b.requests;
@@ -89,18 +128,13 @@ impl RequestStats {
                 per_second.push(0);
             }
         }
-        let percentile = |p: f64| -> f64 {
-            let target = (requests as f64 * p).ceil() as u64;
-            let mut seen = 0;
-            for (i, n) in latency.iter().enumerate() {
-                seen += n;
-                if seen >= target.max(1) && requests > 0 {
-                    // Upper edge of the bucket, in milliseconds.
-                    return (1u64 << i) as f64 / 1000.0;
-                }
-            }
-            0.0
-        };
+        (requests, errors, latency, per_second)
+    }
+
+    /// The last full minute before `now` (the current, partial second is left out).
+    pub fn summary(&self, now: i64) -> Summary {
+        let (requests, errors, latency, per_second) = self.gather(now, SECONDS);
+        let percentile = |p: f64| percentile(&latency, requests, p);
         Summary {
             requests_per_sec: requests as f64 / SECONDS as f64,
             error_rate: if requests > 0 {
@@ -113,6 +147,19 @@ impl RequestStats {
             per_second,
         }
     }
+}
+
+/// The upper edge (ms) of the latency bucket holding the `p` quantile; 0 without requests.
+fn percentile(latency: &[u64; LATENCY_BUCKETS], requests: u64, p: f64) -> f64 {
+    let target = (requests as f64 * p).ceil() as u64;
+    let mut seen = 0;
+    for (i, n) in latency.iter().enumerate() {
+        seen += n;
+        if seen >= target.max(1) && requests > 0 {
+            return (1u64 << i) as f64 / 1000.0;
+        }
+    }
+    0.0
 }
 
 #[cfg(test)]
@@ -138,5 +185,29 @@ mod tests {
         assert_eq!(summary.per_second.len(), 60);
         let later = stats.summary(300);
         assert_eq!(later.requests_per_sec, 0.0, "old seconds do not count");
+    }
+
+    #[test]
+    fn windows_of_five_minutes_and_daily_totals() {
+        let stats = RequestStats::default();
+        // Five minutes: 20 requests a second, one in ten a slow 5xx.
+        for s in 1000..1300 {
+            for i in 0..20 {
+                let slow = i < 2;
+                stats.record(s, slow, if slow { 2_000_000 } else { 300 });
+            }
+        }
+        let w = stats.window(1300, 300);
+        assert_eq!(w.requests, 6000);
+        assert_eq!(w.errors, 600);
+        assert_eq!(w.p95_ms, 2097.152, "p95 falls among the slow tenth");
+        assert_eq!(stats.window(1300, 60).requests, 1200);
+        assert_eq!(
+            stats.window(1700, 300).requests,
+            0,
+            "a ring: old seconds are gone"
+        );
+        assert_eq!(stats.take_totals(), (6000, 600));
+        assert_eq!(stats.take_totals(), (0, 0));
     }
 }

@@ -1,7 +1,8 @@
-//! The revalidation webhook: delivers the outbox (written in the same transaction as each
-//! post change) with an HMAC signature, retrying with exponential backoff (60 s, 120 s,
-//! 240 s…, at most 6 h apart) until `webhooks.max_attempts`, then marking it dead. Deliveries
-//! live in SQLite, so a restart loses none.
+//! The outbox worker: delivers the revalidation webhook (written in the same transaction as
+//! each post change, signed with HMAC) and the alert channels, retrying with exponential
+//! backoff (60 s, 120 s, 240 s…, at most 6 h apart) until `webhooks.max_attempts`, then
+//! marking a delivery dead. Deliveries live in SQLite, so a restart loses none, and a channel
+//! that is down holds rows on disk, not memory.
 
 use std::time::Duration;
 
@@ -35,11 +36,14 @@ pub fn next_attempt(attempts_before: i64, max_attempts: u32, now: i64) -> Option
     Some(now + delay)
 }
 
-/// Delivers due webhooks until the runtime stops. Does nothing without `webhooks.revalidate_url`.
+/// Delivers due deliveries until the runtime stops. Does nothing when neither
+/// `webhooks.revalidate_url` nor an alert channel is configured.
 pub fn spawn(state: AppState) {
-    let Some(url) = state.config.webhooks.revalidate_url.0.clone() else {
+    if state.config.webhooks.revalidate_url.0.is_none()
+        && !crate::alerts::channels::any_configured(&state.config.alerts)
+    {
         return;
-    };
+    }
     tokio::spawn(async move {
         let client = match reqwest::Client::builder()
             .timeout(state.config.webhooks.timeout.0)
@@ -54,12 +58,19 @@ pub fn spawn(state: AppState) {
         };
         loop {
             let now = state.clock.now();
-            match state.db.read(move |c| outbox::due(c, now, 20)).await {
-                Ok(due) => {
+            match state.db.read(move |c| outbox::due(c, now)).await {
+                // One delivery per channel per pass: the next of a channel waits for the
+                // outcome of the one before it. A success moves straight on to the next pass.
+                Ok(due) if !due.is_empty() => {
+                    let mut progressed = false;
                     for delivery in due {
-                        deliver(&state, &client, &url, delivery).await;
+                        progressed |= deliver(&state, &client, delivery).await;
+                    }
+                    if progressed {
+                        continue;
                     }
                 }
+                Ok(_) => {}
                 Err(err) => tracing::error!(error = %err, "cannot read the webhook outbox"),
             }
             tokio::select! {
@@ -70,7 +81,15 @@ pub fn spawn(state: AppState) {
     });
 }
 
-async fn deliver(state: &AppState, client: &reqwest::Client, url: &str, delivery: Delivery) {
+/// The revalidation webhook: `{event, slug, path}`, signed.
+async fn revalidate(
+    state: &AppState,
+    client: &reqwest::Client,
+    delivery: &Delivery,
+) -> Result<(), String> {
+    let Some(url) = state.config.webhooks.revalidate_url.0.as_deref() else {
+        return Err("webhooks.revalidate_url is not set".into());
+    };
     let body =
         serde_json::json!({"event": delivery.event, "slug": delivery.slug, "path": delivery.path})
             .to_string();
@@ -82,12 +101,34 @@ async fn deliver(state: &AppState, client: &reqwest::Client, url: &str, delivery
         .body(body)
         .send()
         .await;
-    let error = match result {
-        Ok(response) if response.status().is_success() => None,
-        Ok(response) => Some(format!("HTTP {}", response.status().as_u16())),
-        Err(err) if err.is_timeout() => Some("timed out".to_string()),
-        Err(_) => Some("could not connect".to_string()),
-    };
+    http_outcome(result)
+}
+
+/// A POST's result as a short, secret-free error.
+pub fn http_outcome(result: reqwest::Result<reqwest::Response>) -> Result<(), String> {
+    match result {
+        Ok(response) if response.status().is_success() => Ok(()),
+        Ok(response) => Err(format!("HTTP {}", response.status().as_u16())),
+        Err(err) if err.is_timeout() => Err("timed out".to_string()),
+        Err(_) => Err("could not connect".to_string()),
+    }
+}
+
+/// Tries one delivery and records the outcome; true when it was delivered.
+async fn deliver(state: &AppState, client: &reqwest::Client, delivery: Delivery) -> bool {
+    let error = match delivery.channel.as_str() {
+        outbox::REVALIDATE => revalidate(state, client, &delivery).await,
+        channel => {
+            crate::alerts::channels::send(
+                &state.config.alerts,
+                client,
+                channel,
+                delivery.payload.as_deref().unwrap_or("{}"),
+            )
+            .await
+        }
+    }
+    .err();
     let now = state.clock.now();
     let id = delivery.id;
     let outcome = match &error {
@@ -100,7 +141,13 @@ async fn deliver(state: &AppState, client: &reqwest::Client, url: &str, delivery
         }
         Some(_) => "retry",
     };
-    metrics::counter!("webhook_deliveries_total", "outcome" => outcome).increment(1);
+    let channel = if delivery.channel == outbox::REVALIDATE {
+        "revalidate"
+    } else {
+        "alert"
+    };
+    metrics::counter!("webhook_deliveries_total", "outcome" => outcome, "channel" => channel)
+        .increment(1);
     let max = state.config.webhooks.max_attempts;
     let attempts = delivery.attempts;
     let stored = state
@@ -113,15 +160,17 @@ async fn deliver(state: &AppState, client: &reqwest::Client, url: &str, delivery
     if let Err(err) = stored {
         tracing::error!(error = %err, id, "cannot record a webhook attempt");
     }
+    let to = delivery.channel.as_str();
     match outcome {
         "dead" => {
-            tracing::error!(id, slug = %delivery.slug, "webhook delivery given up after {max} attempts")
+            tracing::error!(id, to, slug = %delivery.slug, "delivery given up after {max} attempts")
         }
-        "retry" => tracing::warn!(id, slug = %delivery.slug, "webhook delivery failed; will retry"),
+        "retry" => tracing::warn!(id, to, slug = %delivery.slug, "delivery failed; will retry"),
         _ => {
-            tracing::info!(id, slug = %delivery.slug, event = %delivery.event, "webhook delivered")
+            tracing::info!(id, to, slug = %delivery.slug, event = %delivery.event, "delivered")
         }
     }
+    outcome == "delivered"
 }
 
 #[cfg(test)]

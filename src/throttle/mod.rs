@@ -4,6 +4,7 @@
 pub mod bans;
 pub mod gcra;
 pub mod rate;
+pub mod refusals;
 
 use std::net::IpAddr;
 
@@ -44,6 +45,8 @@ impl Class {
 pub struct Throttle {
     limiters: [Limiter; 6],
     pub bans: Bans,
+    /// Refusals by key over time (alerts, daily summary).
+    pub refusals: refusals::Refusals,
 }
 
 /// A throttled key, for the operator's view.
@@ -77,6 +80,7 @@ impl Throttle {
                 },
                 config.allow.clone(),
             ),
+            refusals: refusals::Refusals::default(),
         }
     }
 

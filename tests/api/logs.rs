@@ -236,3 +236,60 @@ async fn size_rotation_keeps_the_configured_number_of_files() {
     assert!(rotated, "the files moved on at once");
     stop(server);
 }
+
+#[tokio::test]
+async fn a_firing_alert_reaches_app_log_and_the_health_check_of_the_real_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    // A realistic cause that needs no waiting: the server's memory is above a 1 MB ceiling.
+    let server = start(
+        &dir.path().join("data"),
+        &logs,
+        &[
+            ("BLOGD_ALERTS_INTERVAL", "1s"),
+            ("BLOGD_ALERTS_RULES_MEMORY_HIGH_THRESHOLD", "1MB"),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let mut alert_lines = Vec::new();
+    for _ in 0..100 {
+        alert_lines = lines(&logs.join("app.log"))
+            .into_iter()
+            .filter(|l| l["target"] == "alerts" && l["fields"]["rule"] == "memory_high")
+            .collect();
+        if !alert_lines.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        alert_lines.len(),
+        1,
+        "one line for one alert: {alert_lines:?}"
+    );
+    let line = &alert_lines[0];
+    assert_eq!(line["level"], "WARN");
+    assert_eq!(line["fields"]["rule"], "memory_high");
+    assert_eq!(line["fields"]["status"], "firing");
+    assert!(
+        line["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("resident memory "),
+        "{line}"
+    );
+    let health: Value = client
+        .get(format!("{}/api/healthcheck", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // (This machine's own disk may add a disk_low warning of its own.)
+    assert!(
+        health["alerts"]["warning"].as_u64().unwrap() >= 1,
+        "{health}"
+    );
+    stop(server);
+}

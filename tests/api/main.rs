@@ -6,6 +6,7 @@ mod common;
 mod accounts;
 mod acme;
 mod admin;
+mod alerts;
 mod auth;
 mod cache;
 mod cli;

@@ -1,0 +1,417 @@
+//! Alerts: rules firing from real causes on a running server, delivered through the outbox to
+//! real receivers (an HTTP receiver that fails then recovers, an SMTP server with STARTTLS),
+//! and visible without any channel. The clock is moved instead of waiting; `alerts::tick` is
+//! one evaluation, as the server's loop makes every `alerts.interval`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use blogd::alerts::{self, Status};
+use blogd::ops::health::FixedDisk;
+use serde_json::{Value, json};
+
+use crate::common::TestServer;
+
+/// The test process holds many servers at once: its memory is not one server's.
+const NO_MEMORY_RULE: (&str, &str) = ("BLOGD_ALERTS_RULES_MEMORY_HIGH_ENABLED", "false");
+
+/// The tests that drive the disk rules take turns: `alerts_firing` is one process-wide gauge.
+static DISK_RULES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// An HTTP receiver that answers 503 to its first `fail_first` requests, then 200.
+#[derive(Clone, Default)]
+struct Receiver {
+    failures_left: Arc<AtomicUsize>,
+    tries: Arc<AtomicUsize>,
+    got: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Receiver {
+    async fn start(fail_first: usize) -> (String, Receiver) {
+        let receiver = Receiver {
+            failures_left: Arc::new(AtomicUsize::new(fail_first)),
+            ..Receiver::default()
+        };
+        async fn hook(State(r): State<Receiver>, Json(body): Json<Value>) -> StatusCode {
+            r.tries.fetch_add(1, Ordering::SeqCst);
+            if r.failures_left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return StatusCode::SERVICE_UNAVAILABLE;
+            }
+            r.got.lock().unwrap().push(body);
+            StatusCode::OK
+        }
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(hook))
+            .with_state(receiver.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, receiver)
+    }
+
+    fn got(&self) -> Vec<Value> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn health_alerts(server: &TestServer) -> Value {
+    server.get("/api/healthcheck", None).await.body["alerts"].clone()
+}
+
+#[tokio::test]
+async fn a_full_disk_fires_shows_everywhere_without_a_channel_and_resolves() {
+    let _turn = DISK_RULES.lock().await;
+    let server = TestServer::start_with(&[NO_MEMORY_RULE]).await;
+    let state = &server.state;
+    alerts::tick(state).await;
+    assert_eq!(
+        health_alerts(&server).await,
+        json!({"critical": 0, "warning": 0, "info": 0})
+    );
+
+    // 12 % free: below the warning's 20 %, above the critical 5 %.
+    state.set_disk_probe(Arc::new(FixedDisk(0.12)));
+    alerts::tick(state).await;
+    let health = server.get("/api/healthcheck", None).await;
+    assert_eq!(
+        health.body["alerts"],
+        json!({"critical": 0, "warning": 1, "info": 0})
+    );
+    assert!(
+        !health.body.to_string().contains("disk space free"),
+        "the public health check has counts, not details"
+    );
+    let metrics = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"alerts_firing{rule="disk_low",severity="warning"} 1"#),
+        "{}",
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("alerts_firing"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let view = state.alerts.view(&state.config.alerts);
+    assert_eq!(view.active.len(), 1);
+    assert_eq!(view.active[0].summary, "12.0% disk space free (below 20%)");
+    assert!(view.channels.is_empty());
+
+    // Still low an hour later: nothing new (the repeat is 4 h).
+    for _ in 0..4 {
+        state.clock.advance(900);
+        alerts::tick(state).await;
+    }
+    assert_eq!(state.alerts.view(&state.config.alerts).recent.len(), 1);
+
+    // Space freed: resolved once it has stayed clear for a minute.
+    state.set_disk_probe(Arc::new(FixedDisk(0.5)));
+    alerts::tick(state).await;
+    assert_eq!(
+        health_alerts(&server).await["warning"],
+        1,
+        "not yet: clear for 0 s"
+    );
+    state.clock.advance(61);
+    alerts::tick(state).await;
+    assert_eq!(health_alerts(&server).await["warning"], 0);
+    let recent = state.alerts.view(&state.config.alerts).recent;
+    assert_eq!(recent[0].status, Status::Resolved);
+    assert_eq!(recent[0].rule, "disk_low");
+}
+
+#[tokio::test]
+async fn a_receiver_that_fails_then_recovers_gets_each_alert_once_in_order() {
+    let (url, receiver) = Receiver::start(2).await;
+    let server = TestServer::start_with(&[
+        NO_MEMORY_RULE,
+        ("BLOGD_ALERTS_WEBHOOK_URL", url.as_str()),
+        ("BLOGD_ALERTS_RULES_FAILED_LOGINS_THRESHOLD", "2"),
+    ])
+    .await;
+    let state = &server.state;
+    alerts::spawn(state.clone());
+    blogd::ops::webhooks::spawn(state.clone());
+    // A realistic cause: a burst of wrong passwords.
+    for _ in 0..4 {
+        let r = server.login("admin", "not-the-password").await;
+        assert_eq!(r.status, 401);
+    }
+    eventually("the failed-login count to reach the rule", || {
+        state
+            .alerts
+            .events
+            .count(alerts::Counted::FailedLogin, state.clock.now(), 60)
+            >= 3
+    })
+    .await;
+    alerts::tick(state).await;
+    assert_eq!(state.alerts.counts().warning, 1);
+    // The minute passes; the sign-ins stop; after a minute clear it resolves.
+    state.clock.advance(61);
+    alerts::tick(state).await;
+    state.clock.advance(61);
+    alerts::tick(state).await;
+    assert_eq!(state.alerts.counts().warning, 0);
+
+    // The receiver refuses twice; each refusal is retried after the backoff (moved clock).
+    eventually("both alerts delivered", || {
+        state.clock.advance(130);
+        receiver.got().len() >= 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = receiver.got();
+    let seen: Vec<(&str, &str)> = got
+        .iter()
+        .map(|b| (b["rule"].as_str().unwrap(), b["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [("failed_logins", "firing"), ("failed_logins", "resolved")],
+        "each once, in order"
+    );
+    assert_eq!(
+        receiver.tries.load(Ordering::SeqCst),
+        4,
+        "2 refused + 2 delivered"
+    );
+    assert!(
+        got[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("[WARNING] failed_logins on "),
+        "{}",
+        got[0]["text"]
+    );
+    assert_eq!(got[0]["text"], got[0]["content"]);
+    let rows = state
+        .db
+        .read(|c| blogd::db::outbox::list(c, None, 10))
+        .await
+        .unwrap();
+    assert!(
+        rows.iter()
+            .all(|d| d.channel == "alert_webhook" && d.status == "delivered")
+    );
+}
+
+#[tokio::test]
+async fn a_client_throttled_for_eleven_minutes_fires_sustained_throttling() {
+    let server = TestServer::start_with(&[
+        NO_MEMORY_RULE,
+        ("BLOGD_THROTTLE_ALLOW", ""),
+        ("BLOGD_THROTTLE_ANONYMOUS", "2/hour"),
+        ("BLOGD_THROTTLE_BAN_AFTER", "100000"),
+    ])
+    .await;
+    let state = &server.state;
+    let mut refused = 0;
+    for _ in 0..15 {
+        if server.get("/api/v1/posts", None).await.status == 429 {
+            refused += 1;
+        }
+        state.clock.advance(50);
+    }
+    assert!(refused >= 12, "only {refused} refusals");
+    alerts::tick(state).await;
+    let view = state.alerts.view(&state.config.alerts);
+    assert_eq!(view.active.len(), 1, "{:?}", view.active);
+    assert!(
+        view.active[0]
+            .summary
+            .starts_with("ip:127.0.0.1 has been throttled for 1"),
+        "{}",
+        view.active[0].summary
+    );
+}
+
+#[tokio::test]
+async fn a_channel_down_for_an_hour_neither_blocks_requests_nor_piles_up() {
+    let _turn = DISK_RULES.lock().await;
+    // A receiver that accepts connections and never answers.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", hung.local_addr().unwrap());
+    let server = TestServer::start_with(&[
+        NO_MEMORY_RULE,
+        ("BLOGD_ALERTS_WEBHOOK_URL", url.as_str()),
+        ("BLOGD_WEBHOOKS_TIMEOUT", "2s"),
+    ])
+    .await;
+    let state = &server.state;
+    blogd::ops::webhooks::spawn(state.clone());
+    let rss_before = alerts::sample::rss_bytes().unwrap();
+    let mut slowest = Duration::ZERO;
+    // An hour in 15-s evaluations; the disk flaps between 12 % and 50 % free every 10 minutes.
+    for step in 0..240 {
+        let low = (step / 40) % 2 == 0;
+        state.set_disk_probe(Arc::new(FixedDisk(if low { 0.12 } else { 0.5 })));
+        alerts::tick(state).await;
+        state.clock.advance(15);
+        if step % 20 == 0 {
+            let started = Instant::now();
+            assert_eq!(server.get("/api/v1/posts", None).await.status, 200);
+            slowest = slowest.max(started.elapsed());
+        }
+    }
+    assert!(
+        slowest < Duration::from_secs(1),
+        "a request took {slowest:?}"
+    );
+    let rows = state
+        .db
+        .read(|c| blogd::db::outbox::list(c, None, 1000))
+        .await
+        .unwrap();
+    // Three low episodes and three recoveries: six messages, not one per evaluation.
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert_eq!(state.alerts.view(&state.config.alerts).recent.len(), 6);
+    let grown = alerts::sample::rss_bytes()
+        .unwrap()
+        .saturating_sub(rss_before);
+    assert!(grown < 32 << 20, "memory grew by {grown} bytes");
+    drop(hung);
+}
+
+#[tokio::test]
+async fn an_alert_arrives_by_email_over_starttls() {
+    if std::process::Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .map_or(true, |s| !s.success())
+    {
+        assert!(
+            std::env::var("CI_REQUIRE_SMTP").is_err(),
+            "CI_REQUIRE_SMTP is set but Python's aiosmtpd is missing (pip install aiosmtpd)"
+        );
+        eprintln!("skipped: pip install aiosmtpd to run the SMTP test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ca_dir = dir.path().join("ca");
+    let (chain, key) =
+        blogd::http::tls::local_ca::leaf(&ca_dir, &[], blogd::clock::Clock::default().now())
+            .unwrap();
+    let root = blogd::http::tls::local_ca::export_root(&ca_dir).unwrap();
+    for (name, text) in [
+        ("chain.pem", &chain),
+        ("key.pem", &key),
+        ("root.pem", &root),
+    ] {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let mut sink = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/smtp_sink.py"
+        ))
+        .arg(port.to_string())
+        .arg(dir.path().join("chain.pem"))
+        .arg(dir.path().join("key.pem"))
+        .arg(&inbox)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(sink.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready");
+    }
+    let _turn = DISK_RULES.lock().await;
+    let port_text = port.to_string();
+    let root_path = dir.path().join("root.pem").display().to_string();
+    let server = TestServer::start_with(&[
+        NO_MEMORY_RULE,
+        ("BLOGD_ALERTS_EMAIL_SERVER", "127.0.0.1"),
+        ("BLOGD_ALERTS_EMAIL_PORT", port_text.as_str()),
+        ("BLOGD_ALERTS_EMAIL_FROM", "blogd <alerts@blog.example>"),
+        ("BLOGD_ALERTS_EMAIL_TO", "ops@example.com"),
+        ("BLOGD_ALERTS_EMAIL_CA_FILE", root_path.as_str()),
+    ])
+    .await;
+    let state = &server.state;
+    blogd::ops::webhooks::spawn(state.clone());
+    state.set_disk_probe(Arc::new(FixedDisk(0.03)));
+    alerts::tick(state).await;
+    let first = inbox.join("1.eml");
+    let second = inbox.join("2.eml");
+    eventually("two e-mails (critical and warning)", || second.exists()).await;
+    sink.kill().unwrap();
+    let _ = sink.wait();
+    let mail = std::fs::read_to_string(&first).unwrap();
+    let (head, body) = mail.split_once("\r\n\r\n").unwrap();
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("no {name} header in\n{head}"))
+            .to_string()
+    };
+    assert_eq!(header("X-Sink-Tls"), "yes", "sent after STARTTLS");
+    assert_eq!(header("X-Sink-Rcpt"), "ops@example.com");
+    assert!(header("From").contains("alerts@blog.example"));
+    assert_eq!(header("To"), "ops@example.com");
+    assert!(header("Subject").starts_with("[CRITICAL] disk_critical on "));
+    assert!(header("Date").len() > 20);
+    assert!(header("Message-ID").contains('@'));
+    assert!(header("Content-Type").starts_with("text/plain"));
+    assert!(body.contains("3.0% disk space free (below 5%)"), "{body}");
+    let other = std::fs::read_to_string(&second).unwrap();
+    assert!(other.contains("Subject: [WARNING] disk_low on "));
+}
+
+#[tokio::test]
+async fn a_scheduled_backup_that_fails_is_critical_and_a_success_is_news() {
+    let server = TestServer::start_with(&[NO_MEMORY_RULE]).await;
+    let state = &server.state;
+    state.alerts.backup_failed(
+        state.clock.now(),
+        "cannot write backups: No space left on device",
+    );
+    alerts::tick(state).await;
+    assert_eq!(state.alerts.counts().critical, 1);
+    state.alerts.backup_succeeded("blogd-20261123T080000Z.db");
+    alerts::tick(state).await;
+    state.clock.advance(61);
+    alerts::tick(state).await;
+    let recent = state.alerts.view(&state.config.alerts).recent;
+    let seen: Vec<(&str, Status)> = recent.iter().map(|m| (m.rule.as_str(), m.status)).collect();
+    assert_eq!(
+        seen,
+        [
+            ("backup_failing", Status::Resolved),
+            ("backup_completed", Status::Notice),
+            ("backup_failing", Status::Firing),
+        ]
+    );
+}
