@@ -145,10 +145,10 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         && entry.generation == generation
         && now < entry.valid_until
     {
-        metrics::counter!("response_cache_total", "outcome" => "hit").increment(1);
+        crate::ops::metrics::hot().cache_hit.increment(1);
         return answer(&entry, req.headers());
     }
-    metrics::counter!("response_cache_total", "outcome" => "miss").increment(1);
+    crate::ops::metrics::hot().cache_miss.increment(1);
     // The handler makes the full answer; the conditional part is decided here, for both.
     let mut conditional = HeaderMap::new();
     for value in req.headers_mut().get_all(IF_NONE_MATCH) {

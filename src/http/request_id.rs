@@ -104,7 +104,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         .map_or_else(|| "(unmatched)".to_string(), |m| m.as_str().to_string());
     let span = tracing::info_span!("request", request_id = %id);
     let started = Instant::now();
-    let in_flight = metrics::gauge!("http_requests_in_flight");
+    let in_flight = &crate::ops::metrics::hot().in_flight;
     in_flight.increment(1.0);
 
     let mut response = next.run(req).instrument(span.clone()).await;

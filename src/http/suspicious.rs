@@ -64,10 +64,7 @@ pub fn reason(path: &str, query: Option<&str>, headers: &HeaderMap) -> Option<St
     if has_traversal(&lower_path) || query.is_some_and(|q| has_traversal(&q.to_ascii_lowercase())) {
         return Some("path traversal".into());
     }
-    if let Some(probe) = PROBES
-        .iter()
-        .find(|p| lower_path.starts_with(*p) || lower_path.contains(&format!("{p}/")))
-    {
+    if let Some(probe) = PROBES.iter().find(|p| probed(&lower_path, p)) {
         return Some(format!("probe for {probe}"));
     }
     let agent = headers
@@ -81,8 +78,21 @@ pub fn reason(path: &str, query: Option<&str>, headers: &HeaderMap) -> Option<St
     None
 }
 
+/// Whether the path starts with a probe, or holds it as a directory (`…/.git/…`). Runs on
+/// every request: no allocation.
+fn probed(lower_path: &str, probe: &str) -> bool {
+    lower_path.starts_with(probe)
+        || lower_path
+            .match_indices(probe)
+            .any(|(at, _)| lower_path[at + probe.len()..].starts_with('/'))
+}
+
 /// `..` as a path segment, raw or percent-encoded (once or twice), or with backslashes.
 fn has_traversal(text: &str) -> bool {
+    // Most paths have neither a dot, a percent sign nor a backslash: nothing to decode.
+    if !text.contains(['.', '%', '\\']) {
+        return false;
+    }
     let decoded = text
         .replace("%25", "%")
         .replace("%2e", ".")
@@ -119,5 +129,10 @@ mod tests {
             "dots inside a name are fine"
         );
         assert!(check("/api/v1/posts", Some("q=what..now"), "curl").is_none());
+        assert!(check("/static/x/.git/config", None, "curl").is_some());
+        assert!(
+            check("/api/v1/posts/x/.github-pages", None, "curl").is_none(),
+            "a probe's name inside a word is not a probe"
+        );
     }
 }

@@ -124,8 +124,11 @@ fn disk(state: &AppState) -> CheckResult {
         worst = worst.max(status);
         details.insert(format!("{name}_free_percent"), value);
     }
-    // Free space is not enough: the data directory must take a write.
-    let marker = data.join(".health-write-check");
+    // Free space is not enough: the data directory must take a write. One file per check:
+    // concurrent checks sharing a name removed each other's file and reported "not writable".
+    static CHECKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let marker = data.join(format!(".health-write-check-{}-{n}", std::process::id()));
     let writable = std::fs::write(&marker, b"ok")
         .and_then(|()| std::fs::remove_file(&marker))
         .is_ok();

@@ -120,3 +120,23 @@ pub fn record_request(method: &axum::http::Method, route: &str, status: u16, sec
         entry.counts.push((method.clone(), status, counter));
     });
 }
+
+/// Handles of the metrics every request touches, looked up once (after the recorder is
+/// installed by [`handle`], which building the application state does).
+pub struct Hot {
+    pub in_flight: metrics::Gauge,
+    pub cache_hit: metrics::Counter,
+    pub cache_miss: metrics::Counter,
+}
+
+pub fn hot() -> &'static Hot {
+    static HOT: std::sync::LazyLock<Hot> = std::sync::LazyLock::new(|| {
+        handle();
+        Hot {
+            in_flight: metrics::gauge!("http_requests_in_flight"),
+            cache_hit: metrics::counter!("response_cache_total", "outcome" => "hit"),
+            cache_miss: metrics::counter!("response_cache_total", "outcome" => "miss"),
+        }
+    });
+    &HOT
+}

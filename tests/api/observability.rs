@@ -710,3 +710,28 @@ async fn server_errors_reach_a_sentry_compatible_receiver_without_request_data()
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_health_checks_do_not_trip_over_each_other() {
+    // Found by the benchmark: checks sharing one marker file deleted each other's and
+    // answered 503 "not writable" under load.
+    let server = TestServer::start().await;
+    let mut checks = tokio::task::JoinSet::new();
+    for _ in 0..400 {
+        let (client, url) = (server.client.clone(), server.url("/api/healthcheck"));
+        checks.spawn(async move { client.get(url).send().await.unwrap().status().as_u16() });
+    }
+    let statuses = checks.join_all().await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let leftovers = std::fs::read_dir(server.dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".health-write-check")
+        })
+        .count();
+    assert_eq!(leftovers, 0);
+}
