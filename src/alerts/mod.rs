@@ -319,10 +319,11 @@ async fn dispatch(state: &AppState, messages: Vec<Message>) {
         return;
     }
     let now = state.clock.now();
+    let queued = rows.clone();
     let stored = state
         .db
         .write(move |tx| {
-            for (channel, event, rule, payload) in &rows {
+            for (channel, event, rule, payload) in &queued {
                 crate::db::outbox::enqueue_alert(tx, channel, event, rule, payload, now)?;
             }
             Ok(())
@@ -331,9 +332,29 @@ async fn dispatch(state: &AppState, messages: Vec<Message>) {
     match stored {
         Ok(()) => state.webhooks_wake.notify_one(),
         Err(err) => {
-            tracing::error!(target: "alerts", error = %err, "cannot queue alert deliveries")
+            // The outbox lives in the database, which may be what is failing (database_down,
+            // a full disk): send once, directly, rather than not at all.
+            tracing::error!(target: "alerts", error = %err, "cannot queue alert deliveries; sending them directly, once");
+            send_directly(state, rows);
         }
     }
+}
+
+fn send_directly(state: &AppState, rows: Vec<(&'static str, String, String, String)>) {
+    let Ok(client) = reqwest::Client::builder()
+        .timeout(state.config.webhooks.timeout.0)
+        .build()
+    else {
+        return;
+    };
+    let config = state.config.alerts.clone();
+    tokio::spawn(async move {
+        for (channel, _, rule, payload) in rows {
+            if let Err(err) = channels::send(&config, &client, channel, &payload).await {
+                tracing::error!(target: "alerts", rule, to = channel, error = %err, "direct alert delivery failed");
+            }
+        }
+    });
 }
 
 fn log(m: &Message) {

@@ -19,7 +19,8 @@ use crate::common::TestServer;
 /// The test process holds many servers at once: its memory is not one server's.
 const NO_MEMORY_RULE: (&str, &str) = ("BLOGD_ALERTS_RULES_MEMORY_HIGH_ENABLED", "false");
 
-/// The tests that drive the disk rules take turns: `alerts_firing` is one process-wide gauge.
+/// Tests that drive the disk rules or start the alert loop (which sets every `alerts_firing`
+/// to 0 first) take turns: the gauge is process-wide, shared by all test servers.
 static DISK_RULES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// An HTTP receiver that answers 503 to its first `fail_first` requests, then 200.
@@ -144,6 +145,7 @@ async fn a_full_disk_fires_shows_everywhere_without_a_channel_and_resolves() {
 
 #[tokio::test]
 async fn a_receiver_that_fails_then_recovers_gets_each_alert_once_in_order() {
+    let _turn = DISK_RULES.lock().await;
     let (url, receiver) = Receiver::start(2).await;
     let server = TestServer::start_with(&[
         NO_MEMORY_RULE,
@@ -413,5 +415,98 @@ async fn a_scheduled_backup_that_fails_is_critical_and_a_success_is_news() {
             ("backup_completed", Status::Notice),
             ("backup_failing", Status::Firing),
         ]
+    );
+}
+
+#[tokio::test]
+async fn forged_page_view_signatures_and_old_keys_fire_their_warnings() {
+    let _turn = DISK_RULES.lock().await;
+    let server = TestServer::start_with(&[NO_MEMORY_RULE]).await;
+    let state = &server.state;
+    alerts::spawn(state.clone());
+    // Eleven page views signed with the wrong key in one minute.
+    for _ in 0..11 {
+        let reply = server
+            .client
+            .post(server.url("/api/v1/analytics/pageview"))
+            .header("content-type", "application/json")
+            .header("x-signature", format!("sha256={}", "0".repeat(64)))
+            .body(r#"{"path":"/blog/hello"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 403);
+    }
+    eventually("the bad signatures to be counted", || {
+        state
+            .alerts
+            .events
+            .count(alerts::Counted::InvalidSignature, state.clock.now(), 60)
+            >= 11
+    })
+    .await;
+    alerts::tick(state).await;
+    let active = state.alerts.view(&state.config.alerts).active;
+    assert_eq!(active.len(), 1, "{active:?}");
+    assert_eq!(
+        active[0].summary,
+        "11 requests with an invalid signature in 1m 0s"
+    );
+
+    // A quarter later, the HMAC secrets are due for rotation (the JWT key is not yet).
+    state.clock.advance(91 * 86_400);
+    alerts::tick(state).await;
+    let active = state.alerts.view(&state.config.alerts).active;
+    let secret = active
+        .iter()
+        .find(|a| a.rule == alerts::Rule::SecretAge)
+        .expect("secret_age fires");
+    assert!(
+        secret.summary.contains("the analytics secret")
+            && secret.summary.contains("the revalidate secret")
+            && !secret.summary.contains("JWT"),
+        "{}",
+        secret.summary
+    );
+}
+
+#[tokio::test]
+async fn blogd_alerts_test_sends_to_a_configured_channel_and_refuses_a_missing_one() {
+    let (url, receiver) = Receiver::start(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_path_buf();
+    let run = move |env: Vec<(&'static str, String)>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_blogd"));
+        cmd.arg("--data-dir")
+            .arg(&data)
+            .args(["alerts", "test", "webhook"]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let missing = run(vec![]);
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("the webhook channel is not configured"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    let sent = tokio::task::spawn_blocking(move || run(vec![("BLOGD_ALERTS_WEBHOOK_URL", url)]))
+        .await
+        .unwrap();
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let got = receiver.got();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["rule"], "test");
+    assert!(
+        got[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("[INFO] test on ")
     );
 }
