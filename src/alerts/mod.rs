@@ -117,10 +117,12 @@ pub struct Alerts {
 impl Alerts {
     /// Queues a one-off notice (sent at once, if its rule is on).
     pub fn notice(&self, rule: Rule, summary: String) {
-        self.notices
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((rule, summary));
+        let mut notices = self.notices.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded even when no alert loop runs to take them.
+        if notices.len() < engine::RECENT {
+            notices.push((rule, summary));
+        }
+        drop(notices);
         self.wake.notify_one();
     }
 

@@ -5,6 +5,7 @@
 
 use crate::app::AppState;
 use crate::ops::health::Status;
+use crate::secrets::SecretsFile;
 
 use super::rules::Sample;
 
@@ -23,6 +24,7 @@ pub async fn gather(state: &AppState) -> Sample {
         .read(crate::db::outbox::counts)
         .await
         .map_or(0, |c| c.dead);
+    let secrets = crate::secrets::read(&state.config.secrets_path()).ok();
     Sample {
         database_ok,
         disk_free_percent: disk_free_percent(state),
@@ -46,8 +48,8 @@ pub async fn gather(state: &AppState) -> Sample {
             .tls
             .as_ref()
             .map(|tls| (tls.info().not_after - now) / 86_400),
-        jwt_key_age: jwt_key_age(state, now),
-        hmac_ages: hmac_ages(state, now),
+        jwt_key_age: secrets.as_ref().and_then(|f| jwt_key_age(state, f, now)),
+        hmac_ages: secrets.map_or_else(Vec::new, |f| hmac_ages(state, &f, now)),
     }
 }
 
@@ -91,18 +93,14 @@ pub fn rss_bytes() -> Option<u64> {
     Some(pages * u64::try_from(page).ok()?)
 }
 
-fn jwt_key_age(state: &AppState, now: i64) -> Option<i64> {
+fn jwt_key_age(state: &AppState, file: &SecretsFile, now: i64) -> Option<i64> {
     if state.config.auth.jwt_secret.expose().is_some() {
         return None;
     }
-    let file = crate::secrets::read(&state.config.secrets_path()).ok()?;
     file.jwt_keys.last().map(|k| now - k.created_at)
 }
 
-fn hmac_ages(state: &AppState, now: i64) -> Vec<(&'static str, i64)> {
-    let Ok(file) = crate::secrets::read(&state.config.secrets_path()) else {
-        return Vec::new();
-    };
+fn hmac_ages(state: &AppState, file: &SecretsFile, now: i64) -> Vec<(&'static str, i64)> {
     let configured = [
         (
             "analytics",
