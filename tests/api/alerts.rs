@@ -97,15 +97,7 @@ async fn a_full_disk_fires_shows_everywhere_without_a_channel_and_resolves() {
         !health.body.to_string().contains("disk space free"),
         "the public health check has counts, not details"
     );
-    let metrics = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.text("/metrics").await;
     assert!(
         metrics.contains(r#"alerts_firing{rule="disk_low",severity="warning"} 1"#),
         "{}",

@@ -138,6 +138,12 @@ impl TestServer {
         reply(req.send().await.unwrap()).await
     }
 
+    /// The body of an anonymous GET as text (pages, metrics, feeds).
+    pub async fn text(&self, path: &str) -> String {
+        let response = self.client.get(self.url(path)).send().await.unwrap();
+        response.text().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
         self.send(Method::GET, path, token, None).await
     }

@@ -118,35 +118,11 @@ async fn docs_pages_are_self_contained() {
         assert!(r.status().is_redirection(), "{bare}");
         assert_eq!(r.headers()["location"], slashed);
     }
-    let swagger = server
-        .client
-        .get(server.url("/api/docs/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let swagger = server.text("/api/docs/").await;
     assert!(swagger.contains("swagger-ui"), "{swagger}");
-    let init = server
-        .client
-        .get(server.url("/api/docs/swagger-initializer.js"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let init = server.text("/api/docs/swagger-initializer.js").await;
     assert!(init.contains("/api/schema"), "{init}");
-    let redoc = server
-        .client
-        .get(server.url("/api/redoc/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let redoc = server.text("/api/redoc/").await;
     assert!(
         redoc.contains("/api/redoc/redoc.standalone.js")
             && redoc.contains("spec-url=\"/api/schema\"")
