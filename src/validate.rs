@@ -77,7 +77,7 @@ impl Validator {
     }
 
     pub fn email(&mut self, field: &str, value: &str) {
-        let valid = value.len() <= 254
+        let valid = value.chars().count() <= 254
             && value.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty()
                     && domain.contains('.')

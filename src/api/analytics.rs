@@ -22,8 +22,10 @@ use crate::security::{EventKind, SecurityEvent};
 #[serde(deny_unknown_fields)]
 pub struct PageViewBody {
     /// The page's path on the front end, e.g. `/blog/my-post`.
+    #[schema(max_length = 2000)]
     pub path: String,
     /// Where the visitor came from; only its origin (`https://example.com`) is kept.
+    #[schema(max_length = 2000)]
     pub referrer: Option<String>,
 }
 

@@ -26,7 +26,9 @@ use crate::validate::Validator;
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Username or e-mail address.
+    #[schema(min_length = 1, max_length = 254)]
     pub username: String,
+    #[schema(min_length = 1, max_length = 256)]
     pub password: String,
 }
 
@@ -61,14 +63,17 @@ pub enum LoginResponse {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TotpLoginRequest {
+    #[schema(min_length = 1, max_length = 4096)]
     pub mfa_token: String,
     /// A 6-digit TOTP code, or one of the recovery codes.
+    #[schema(min_length = 1, max_length = 64)]
     pub code: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
+    #[schema(min_length = 1, max_length = 256)]
     pub refresh_token: String,
 }
 
@@ -82,9 +87,13 @@ pub struct LogoutRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
+    #[schema(min_length = 3, max_length = 150)]
     pub username: String,
+    #[schema(max_length = 254)]
     pub email: String,
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
 }
 

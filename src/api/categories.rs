@@ -29,9 +29,12 @@ const MAX_DESCRIPTION: usize = 2000;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCategory {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Generated from the name when absent.
+    #[schema(max_length = 100)]
     pub slug: Option<String>,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
@@ -39,11 +42,13 @@ pub struct CreateCategory {
 #[serde(deny_unknown_fields)]
 pub struct UpdateCategory {
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(max_length = 100)]
     pub slug: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub description: Option<Option<String>>,
 }
 

@@ -29,10 +29,13 @@ const MAX_NAME: usize = 100;
 #[serde(deny_unknown_fields)]
 pub struct CreateComment {
     /// Required when not signed in; defaults to the user's display name.
+    #[schema(min_length = 1, max_length = 100)]
     pub author_name: Option<String>,
     /// Required when not signed in; never shown publicly.
+    #[schema(max_length = 254)]
     pub author_email: Option<String>,
     /// Plain text.
+    #[schema(min_length = 1, max_length = 5000)]
     pub body: String,
 }
 

@@ -63,12 +63,16 @@ pub struct PostListQuery {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePost {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     /// Generated from the title when absent (with `-2`, `-3`… on clashes); an explicit slug
     /// that is taken answers 409.
+    #[schema(max_length = 100)]
     pub slug: Option<String>,
     /// Markdown.
+    #[schema(min_length = 1, max_length = 200000)]
     pub content: String,
+    #[schema(max_length = 1000)]
     pub excerpt: Option<String>,
     /// Defaults to `draft`.
     pub status: Option<PostStatus>,
@@ -76,13 +80,19 @@ pub struct CreatePost {
     pub published_at: Option<String>,
     /// Existing category slugs.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub categories: Vec<String>,
     /// Tag slugs; unknown ones are created.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub tags: Vec<String>,
+    #[schema(max_length = 2000)]
     pub featured_image: Option<String>,
+    #[schema(max_length = 200)]
     pub meta_title: Option<String>,
+    #[schema(max_length = 500)]
     pub meta_description: Option<String>,
+    #[schema(max_length = 2000)]
     pub canonical_url: Option<String>,
 }
 
@@ -91,13 +101,16 @@ pub struct CreatePost {
 #[serde(deny_unknown_fields)]
 pub struct UpdatePost {
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(max_length = 100)]
     pub slug: Option<String>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(min_length = 1, max_length = 200000)]
     pub content: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 1000)]
     pub excerpt: Option<Option<String>>,
     #[serde(default, deserialize_with = "non_null")]
     pub status: Option<PostStatus>,
@@ -105,20 +118,22 @@ pub struct UpdatePost {
     #[schema(value_type = Option<String>)]
     pub published_at: Option<Option<String>>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(max_items = 20)]
     pub categories: Option<Vec<String>>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub featured_image: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub meta_title: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     pub meta_description: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub canonical_url: Option<Option<String>>,
 }
 

@@ -26,8 +26,10 @@ use crate::validate::Validator;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTag {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Generated from the name when absent.
+    #[schema(max_length = 100)]
     pub slug: Option<String>,
 }
 

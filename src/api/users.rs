@@ -23,10 +23,14 @@ use crate::validate::Validator;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(min_length = 3, max_length = 150)]
     pub username: String,
+    #[schema(max_length = 254)]
     pub email: String,
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
     pub role: Role,
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
 }
 
@@ -39,6 +43,7 @@ pub struct UpdateUser {
     #[serde(default, deserialize_with = "non_null")]
     pub active: Option<bool>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
 }
 

@@ -1,6 +1,7 @@
 //! Slugs: the URL names of posts, categories and tags.
 
-/// Longest slug accepted or generated.
+/// Longest slug accepted, in characters (generated slugs are cut at this many bytes, so
+/// they always fit).
 pub const MAX_LEN: usize = 100;
 
 /// Makes a slug from a title: lower-case letters and digits joined by single hyphens.
@@ -32,7 +33,7 @@ pub fn slugify(title: &str) -> String {
 /// Whether a client-given slug is acceptable: what [`slugify`] could produce.
 pub fn is_valid(slug: &str) -> bool {
     !slug.is_empty()
-        && slug.len() <= MAX_LEN
+        && slug.chars().count() <= MAX_LEN
         && !slug.starts_with('-')
         && !slug.ends_with('-')
         && !slug.contains("--")

@@ -13,6 +13,7 @@ mod cli;
 mod comments;
 mod edge;
 mod errors;
+mod limits;
 mod logs;
 mod observability;
 mod openapi;
