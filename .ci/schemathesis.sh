@@ -43,10 +43,13 @@ json -H "authorization: Bearer $editor" -d '{"name":"General"}' "$base/api/v1/ca
 json -H "authorization: Bearer $editor" -d '{"title":"Hello","content":"# Hi\n\nText.","status":"published","categories":["general"],"tags":["intro"]}' "$base/api/v1/posts" >/dev/null
 
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+# One worker: with two, Python 3.11's ast module (used by hypothesis to describe filters) can
+# fail with "AST constructor recursion depth mismatch" when both threads parse at once, which
+# schemathesis reports as an error of the run, not of the server.
 run() { # label, extra args…
   local label=$1; shift
   echo "-- schemathesis: $label"
-    "$st" --no-color run "$base/api/schema" --checks "$checks" --max-time "$budget" --workers 2 \
+    "$st" --no-color run "$base/api/schema" --checks "$checks" --max-time "$budget" --workers 1 \
     --phases examples,coverage,fuzzing --suppress-health-check all \
     --request-timeout 10 "$@"
 }

@@ -204,8 +204,8 @@ pub async fn change_password(
 /// The caller's live sessions; admins may ask for anyone's with `?user=USERNAME`.
 #[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth",
     params(("user" = Option<String>, Query, description = "Admins only: whose sessions"),
-           ("page" = Option<u32>, Query, description = "Page number, from 1"),
-           ("per_page" = Option<u32>, Query, description = "Items per page, 1–100 (default 20)")),
+           ("page" = Option<u32>, Query, minimum = 1, description = "Page number, from 1"),
+           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page, 1–100 (default 20)")),
     security(("bearer" = [])),
     responses((status = 200, description = "A page of sessions", body = Paginated<SessionInfo>), BadRequest, Unauthorized, Forbidden, NotFound))]
 pub async fn list_sessions(

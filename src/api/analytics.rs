@@ -33,7 +33,8 @@ pub struct PageViewBody {
 #[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
     /// How many days back, 1–365 (default 7).
-    pub days: Option<String>,
+    #[param(minimum = 1, maximum = 365)]
+    pub days: Option<u32>,
 }
 
 /// Whether `X-Signature: sha256=<hex>` is an HMAC-SHA256 of `body` under one of `secrets`,

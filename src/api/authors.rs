@@ -37,8 +37,8 @@ impl From<AuthorRow> for Author {
 
 /// List active authors (role author and above), by username.
 #[utoipa::path(get, path = "/api/v1/authors", tag = "authors",
-    params(("page" = Option<u32>, Query, description = "Page number, from 1"),
-           ("per_page" = Option<u32>, Query, description = "Items per page, 1–100 (default 20)")),
+    params(("page" = Option<u32>, Query, minimum = 1, description = "Page number, from 1"),
+           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page, 1–100 (default 20)")),
     responses((status = 200, description = "A page of authors", body = Paginated<Author>), BadRequest))]
 pub async fn list(
     State(state): State<AppState>,

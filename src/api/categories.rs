@@ -54,8 +54,8 @@ pub struct UpdateCategory {
 
 /// List categories, by name.
 #[utoipa::path(get, path = "/api/v1/categories", tag = "categories",
-    params(("page" = Option<u32>, Query, description = "Page number, from 1"),
-           ("per_page" = Option<u32>, Query, description = "Items per page, 1–100 (default 20)")),
+    params(("page" = Option<u32>, Query, minimum = 1, description = "Page number, from 1"),
+           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page, 1–100 (default 20)")),
     responses((status = 200, description = "A page of categories", body = Paginated<Category>), BadRequest))]
 pub async fn list(
     State(state): State<AppState>,

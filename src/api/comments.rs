@@ -61,8 +61,8 @@ fn redact(mut comment: Comment, caller: &Caller) -> Comment {
 /// A post's comments, oldest first: approved ones, or all of them for editors.
 #[utoipa::path(get, path = "/api/v1/posts/{slug}/comments", tag = "comments",
     params(("slug" = String, Path, description = "The post's slug"),
-           ("page" = Option<u32>, Query, description = "Page number, from 1"),
-           ("per_page" = Option<u32>, Query, description = "Items per page, 1–100 (default 20)")),
+           ("page" = Option<u32>, Query, minimum = 1, description = "Page number, from 1"),
+           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page, 1–100 (default 20)")),
     security((), ("bearer" = [])),
     responses((status = 200, description = "A page of comments", body = Paginated<Comment>), BadRequest, Unauthorized, NotFound))]
 pub async fn list(

@@ -41,8 +41,10 @@ const MAX_TERMS: usize = 20;
 /// (Documents the query string; `ListParams` reads it.)
 pub struct PostListQuery {
     /// Page number, from 1.
+    #[param(minimum = 1)]
     pub page: Option<u32>,
     /// Posts per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u32>,
     /// Category slug.
     pub category: Option<String>,

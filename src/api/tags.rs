@@ -35,8 +35,8 @@ pub struct CreateTag {
 
 /// List tags, by slug.
 #[utoipa::path(get, path = "/api/v1/tags", tag = "tags",
-    params(("page" = Option<u32>, Query, description = "Page number, from 1"),
-           ("per_page" = Option<u32>, Query, description = "Items per page, 1–100 (default 20)")),
+    params(("page" = Option<u32>, Query, minimum = 1, description = "Page number, from 1"),
+           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page, 1–100 (default 20)")),
     responses((status = 200, description = "A page of tags", body = Paginated<Tag>), BadRequest))]
 pub async fn list(
     State(state): State<AppState>,

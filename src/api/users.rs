@@ -49,8 +49,8 @@ pub struct UpdateUser {
 
 /// All accounts, by id.
 #[utoipa::path(get, path = "/api/v1/users", tag = "auth",
-    params(("page" = Option<u32>, Query, description = "Page number, from 1"),
-           ("per_page" = Option<u32>, Query, description = "Items per page, 1–100 (default 20)")),
+    params(("page" = Option<u32>, Query, minimum = 1, description = "Page number, from 1"),
+           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page, 1–100 (default 20)")),
     security(("bearer" = [])),
     responses((status = 200, description = "A page of accounts", body = Paginated<Account>), BadRequest, Unauthorized, Forbidden))]
 pub async fn list(
@@ -192,8 +192,8 @@ pub async fn update(
 #[utoipa::path(get, path = "/api/v1/audit", tag = "auth",
     params(("action" = Option<String>, Query, description = "Only this action, e.g. `auth.login`"),
            ("actor" = Option<String>, Query, description = "Only this actor (a username, `console` or `system`)"),
-           ("page" = Option<u32>, Query, description = "Page number, from 1"),
-           ("per_page" = Option<u32>, Query, description = "Items per page, 1–100 (default 20)")),
+           ("page" = Option<u32>, Query, minimum = 1, description = "Page number, from 1"),
+           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page, 1–100 (default 20)")),
     security(("bearer" = [])),
     responses((status = 200, description = "A page of audit records", body = Paginated<AuditItem>), BadRequest, Unauthorized, Forbidden))]
 pub async fn audit_log(

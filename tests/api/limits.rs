@@ -311,3 +311,73 @@ async fn documented_limits_are_the_enforced_ones() {
     // Every documented limit above was probed; this many exist today.
     assert!(checked >= 70, "only {checked} limits documented");
 }
+
+#[tokio::test]
+async fn documented_query_bounds_are_the_enforced_ones() {
+    let server = TestServer::start().await;
+    let doc: Value = server
+        .client
+        .get(server.url("/api/schema"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin = server.token(Role::Admin).await;
+    let post = server
+        .create_post(
+            &admin,
+            json!({"title": "Bounds", "content": "Body", "status": "published"}),
+        )
+        .await;
+    let post = post["slug"].as_str().unwrap().to_string();
+
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else { continue };
+        let concrete = path.replace("{slug}", &post);
+        if concrete.contains('{') {
+            continue;
+        }
+        for param in get["parameters"].as_array().into_iter().flatten() {
+            if param["in"] != "query" {
+                continue;
+            }
+            let name = param["name"].as_str().unwrap();
+            let schema = &param["schema"];
+            let bounds = [
+                (schema.get("minimum").and_then(Value::as_i64), -1i64),
+                (schema.get("maximum").and_then(Value::as_i64), 1),
+            ];
+            for (bound, past) in bounds {
+                let Some(bound) = bound else { continue };
+                let ask = |value: i64| {
+                    let url = server.url(&format!("{concrete}?{name}={value}"));
+                    let req = server.client.get(url).bearer_auth(&admin);
+                    async move { reply(req.send().await.unwrap()).await }
+                };
+                let refused = ask(bound + past).await;
+                assert!(
+                    refused.status == StatusCode::BAD_REQUEST
+                        && refused.code() == "validation_error"
+                        && !messages(&refused, name).is_empty(),
+                    "GET {path}?{name}={} (past {bound}) was not refused for it: {} {}",
+                    bound + past,
+                    refused.status,
+                    refused.body
+                );
+                let at = ask(bound).await;
+                assert_eq!(
+                    at.status,
+                    StatusCode::OK,
+                    "GET {path}?{name}={bound} (at the bound) answered {}",
+                    at.body
+                );
+                checked += 1;
+            }
+        }
+    }
+    // page and per_page on every list, and the analytics window.
+    assert!(checked >= 20, "only {checked} bounds documented");
+}
