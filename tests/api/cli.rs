@@ -185,15 +185,7 @@ fn user_commands_manage_accounts() {
 #[tokio::test]
 async fn openapi_command_prints_the_served_document() {
     let server = TestServer::start().await;
-    let served: Value = server
-        .client
-        .get(server.url("/api/schema"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let served = server.openapi().await;
     let out = Command::new(BIN).arg("openapi").output().unwrap();
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed, served);

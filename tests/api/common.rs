@@ -144,6 +144,18 @@ impl TestServer {
         response.text().await.unwrap()
     }
 
+    /// The OpenAPI document the server serves.
+    pub async fn openapi(&self) -> Value {
+        let response = self
+            .client
+            .get(self.url("/api/schema"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
         self.send(Method::GET, path, token, None).await
     }

@@ -112,15 +112,7 @@ fn messages(reply: &Reply, field: &str) -> Vec<String> {
 #[tokio::test]
 async fn documented_limits_are_the_enforced_ones() {
     let server = TestServer::start_with(&[("BLOGD_AUTH_OPEN_REGISTRATION", "true")]).await;
-    let doc: Value = server
-        .client
-        .get(server.url("/api/schema"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = server.openapi().await;
     let reader = server.token(Role::Reader).await;
     let editor = server.token(Role::Editor).await;
     let admin = server.token(Role::Admin).await;
@@ -315,15 +307,7 @@ async fn documented_limits_are_the_enforced_ones() {
 #[tokio::test]
 async fn documented_query_bounds_are_the_enforced_ones() {
     let server = TestServer::start().await;
-    let doc: Value = server
-        .client
-        .get(server.url("/api/schema"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = server.openapi().await;
     let admin = server.token(Role::Admin).await;
     let post = server
         .create_post(

@@ -2,22 +2,13 @@
 //! served from the binary itself.
 
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
 
 use crate::common::{TestServer, reply};
 
 #[tokio::test]
 async fn every_documented_operation_is_routed() {
     let server = TestServer::start().await;
-    let doc: Value = server
-        .client
-        .get(server.url("/api/schema"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = server.openapi().await;
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 14, "{}", paths.len());
@@ -72,15 +63,7 @@ async fn an_unrouted_path_is_not_documented_either() {
 #[tokio::test]
 async fn served_document_equals_the_generated_one_and_uses_the_seed_tags() {
     let server = TestServer::start().await;
-    let served: Value = server
-        .client
-        .get(server.url("/api/schema"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let served = server.openapi().await;
     let generated = serde_json::to_value(blogd::api::openapi()).unwrap();
     assert_eq!(served, generated);
     let tags: Vec<&str> = served["tags"]
