@@ -14,7 +14,7 @@ use crate::db::{StoreError, sessions};
 use crate::error::ApiError;
 use crate::http::context::Meta;
 use crate::http::json::{Json, non_null, nullable};
-use crate::http::pagination::{ListParams, Paginated};
+use crate::http::pagination::{ListParams, PageQuery, Paginated};
 use crate::security::audit::{self, Actor};
 use crate::validate::Validator;
 
@@ -204,8 +204,7 @@ pub async fn change_password(
 /// The caller's live sessions; admins may ask for anyone's with `?user=USERNAME`.
 #[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth",
     params(("user" = Option<String>, Query, description = "Admins only: whose sessions"),
-           ("page" = Option<u32>, Query, minimum = 1, description = "Page number, from 1"),
-           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page, 1–100 (default 20)")),
+           PageQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "A page of sessions", body = Paginated<SessionInfo>), BadRequest, Unauthorized, Forbidden, NotFound))]
 pub async fn list_sessions(

@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::db::users::{self, AuthorRow};
 use crate::error::ApiError;
 use crate::http::conditional::json_with_etag;
-use crate::http::pagination::{ListParams, Paginated};
+use crate::http::pagination::{ListParams, PageQuery, Paginated};
 
 #[derive(Serialize, ToSchema)]
 pub struct Author {
@@ -37,8 +37,7 @@ impl From<AuthorRow> for Author {
 
 /// List active authors (role author and above), by username.
 #[utoipa::path(get, path = "/api/v1/authors", tag = "authors",
-    params(("page" = Option<u32>, Query, minimum = 1, description = "Page number, from 1"),
-           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page, 1–100 (default 20)")),
+    params(PageQuery),
     responses((status = 200, description = "A page of authors", body = Paginated<Author>), BadRequest))]
 pub async fn list(
     State(state): State<AppState>,

@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::http::conditional::json_with_etag;
 use crate::http::context::Meta;
 use crate::http::json::{Json, non_null, nullable};
-use crate::http::pagination::{ListParams, Paginated};
+use crate::http::pagination::{ListParams, PageQuery, Paginated};
 use crate::security::audit::{self, Actor};
 use crate::validate::Validator;
 
@@ -54,8 +54,7 @@ pub struct UpdateCategory {
 
 /// List categories, by name.
 #[utoipa::path(get, path = "/api/v1/categories", tag = "categories",
-    params(("page" = Option<u32>, Query, minimum = 1, description = "Page number, from 1"),
-           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page, 1–100 (default 20)")),
+    params(PageQuery),
     responses((status = 200, description = "A page of categories", body = Paginated<Category>), BadRequest))]
 pub async fn list(
     State(state): State<AppState>,

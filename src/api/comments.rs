@@ -17,7 +17,7 @@ use crate::db::{StoreError, posts, users};
 use crate::error::ApiError;
 use crate::http::context::Meta;
 use crate::http::json::Json;
-use crate::http::pagination::{ListParams, Paginated};
+use crate::http::pagination::{ListParams, PageQuery, Paginated};
 use crate::security::audit::{self, Actor};
 use crate::throttle::Class;
 use crate::validate::Validator;
@@ -61,8 +61,7 @@ fn redact(mut comment: Comment, caller: &Caller) -> Comment {
 /// A post's comments, oldest first: approved ones, or all of them for editors.
 #[utoipa::path(get, path = "/api/v1/posts/{slug}/comments", tag = "comments",
     params(("slug" = String, Path, description = "The post's slug"),
-           ("page" = Option<u32>, Query, minimum = 1, description = "Page number, from 1"),
-           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page, 1–100 (default 20)")),
+           PageQuery),
     security((), ("bearer" = [])),
     responses((status = 200, description = "A page of comments", body = Paginated<Comment>), BadRequest, Unauthorized, NotFound))]
 pub async fn list(

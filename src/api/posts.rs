@@ -24,7 +24,7 @@ use crate::error::ApiError;
 use crate::http::conditional::{self, etag_of_json, json_with_etag};
 use crate::http::context::Meta;
 use crate::http::json::{Json, non_null, nullable};
-use crate::http::pagination::{ListParams, Paginated};
+use crate::http::pagination::{ListParams, PageQuery, Paginated};
 use crate::security::audit::{self, Actor};
 use crate::validate::Validator;
 
@@ -35,17 +35,11 @@ const MAX_META_TITLE: usize = 200;
 const MAX_META_DESCRIPTION: usize = 500;
 const MAX_TERMS: usize = 20;
 
-/// Query parameters of the post list.
+/// Query parameters of the post list besides the page ([`PageQuery`]).
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 /// (Documents the query string; `ListParams` reads it.)
 pub struct PostListQuery {
-    /// Page number, from 1.
-    #[param(minimum = 1)]
-    pub page: Option<u32>,
-    /// Posts per page, 1–100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    pub per_page: Option<u32>,
     /// Category slug.
     pub category: Option<String>,
     /// Tag slug.
@@ -329,7 +323,7 @@ fn scope_for(caller: &Caller, status: Option<PostStatus>) -> Scope {
 
 /// List posts (published ones, unless `status` asks for the caller's drafts or scheduled posts).
 #[utoipa::path(get, path = "/api/v1/posts", tag = "posts",
-    params(PostListQuery),
+    params(PageQuery, PostListQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of posts (without bodies)", body = Paginated<PostSummary>),

@@ -16,7 +16,7 @@ use crate::db::{StoreError, sessions, users};
 use crate::error::ApiError;
 use crate::http::context::Meta;
 use crate::http::json::{Json, non_null};
-use crate::http::pagination::{ListParams, Paginated};
+use crate::http::pagination::{ListParams, PageQuery, Paginated};
 use crate::security::audit::{self, Actor, AuditItem};
 use crate::validate::Validator;
 
@@ -49,8 +49,7 @@ pub struct UpdateUser {
 
 /// All accounts, by id.
 #[utoipa::path(get, path = "/api/v1/users", tag = "auth",
-    params(("page" = Option<u32>, Query, minimum = 1, description = "Page number, from 1"),
-           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page, 1–100 (default 20)")),
+    params(PageQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "A page of accounts", body = Paginated<Account>), BadRequest, Unauthorized, Forbidden))]
 pub async fn list(
@@ -192,8 +191,7 @@ pub async fn update(
 #[utoipa::path(get, path = "/api/v1/audit", tag = "auth",
     params(("action" = Option<String>, Query, description = "Only this action, e.g. `auth.login`"),
            ("actor" = Option<String>, Query, description = "Only this actor (a username, `console` or `system`)"),
-           ("page" = Option<u32>, Query, minimum = 1, description = "Page number, from 1"),
-           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page, 1–100 (default 20)")),
+           PageQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "A page of audit records", body = Paginated<AuditItem>), BadRequest, Unauthorized, Forbidden))]
 pub async fn audit_log(

@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use axum::extract::FromRequestParts;
 use axum::http::header::HOST;
 use axum::http::request::Parts;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -22,6 +22,20 @@ pub struct ListParams {
     pairs: Vec<(String, String)>,
     /// `scheme://host/path` when the host is trusted, else just `/path`.
     link_base: String,
+}
+
+/// Documents `page` and `per_page` for every list operation (`params(PageQuery, …)`);
+/// [`ListParams`] reads and checks them. The bounds are [`MAX_PER_PAGE`]'s (attributes take
+/// literals only; `tests/api/limits.rs` holds the document to what is enforced).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page number, from 1.
+    #[param(minimum = 1)]
+    pub page: Option<u32>,
+    /// Items per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub per_page: Option<u32>,
 }
 
 /// `{"results": [...], "pagination": {...}}`.

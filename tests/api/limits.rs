@@ -116,13 +116,18 @@ async fn documented_limits_are_the_enforced_ones() {
     let reader = server.token(Role::Reader).await;
     let editor = server.token(Role::Editor).await;
     let admin = server.token(Role::Admin).await;
-    let post = server
-        .create_post(
-            &editor,
-            json!({"title": "Limits", "content": "Body", "status": "published"}),
-        )
-        .await;
-    let post = post["slug"].as_str().unwrap();
+    // Two posts: the one UpdatePost renames, and one that keeps its slug for the comments.
+    let mut slugs = Vec::new();
+    for title in ["Limits", "Comments"] {
+        let post = server
+            .create_post(
+                &editor,
+                json!({"title": title, "content": "Body", "status": "published"}),
+            )
+            .await;
+        slugs.push(post["slug"].as_str().unwrap().to_string());
+    }
+    let (post, commented) = (&slugs[0], &slugs[1]);
     let category = server.create_category(&editor, "Limits").await;
     let category = category["slug"].as_str().unwrap();
     let target = server.create_user(Role::Author).await;
@@ -173,7 +178,7 @@ async fn documented_limits_are_the_enforced_ones() {
         case(
             "CreateComment",
             Method::POST,
-            &format!("/api/v1/posts/{post}/comments"),
+            &format!("/api/v1/posts/{commented}/comments"),
             Sender::Anonymous,
             json!({"author_name": "A", "author_email": "a@example.com", "body": "B"}),
         ),
@@ -283,6 +288,17 @@ async fn documented_limits_are_the_enforced_ones() {
                 );
                 body[field.as_str()] = value_of(limit as usize);
                 let at = send(&server, case, token, &body).await;
+                // The probe must have reached validation (a 404 or 403 would say nothing),
+                // and not be refused for this field.
+                let validated = at.status.is_success()
+                    || at.code() == "validation_error"
+                    || (matches!(case.sender, Sender::Anonymous)
+                        && at.status == StatusCode::UNAUTHORIZED);
+                assert!(
+                    validated,
+                    "{} {}: the probe of {field} at its limit never reached validation: {} {}",
+                    case.method, case.schema, at.status, at.body
+                );
                 let again = messages(&at, field);
                 assert!(
                     why.iter().all(|m| !again.contains(m)),
