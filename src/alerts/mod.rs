@@ -126,6 +126,11 @@ impl Alerts {
         self.wake.notify_one();
     }
 
+    /// Notices waiting for the alert loop (bounded).
+    pub fn queued_notices(&self) -> usize {
+        self.notices.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     pub fn backup_failed(&self, at: i64, error: &str) {
         *self
             .backup_failure

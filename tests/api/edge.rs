@@ -277,6 +277,71 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     }
 }
 
+/// The proxy (loopback here) is allow-listed for metrics and admin sign-in; a client behind it
+/// that writes an unparsable hop into `X-Forwarded-For` must stay a stranger, never become the
+/// proxy. nginx's `proxy_add_x_forwarded_for` appends the real client after whatever was sent.
+#[tokio::test]
+async fn an_unparsable_forwarded_hop_never_makes_the_client_the_proxy() {
+    let server = TestServer::start_with(&[
+        ("BLOGD_SERVER_TRUSTED_PROXIES", "127.0.0.1/32"),
+        ("BLOGD_METRICS_ALLOW", "127.0.0.1/32"),
+        ("BLOGD_AUTH_ADMIN_ALLOW", "127.0.0.1/32"),
+    ])
+    .await;
+    let admin = server.create_user(Role::Admin).await;
+    let hostile = [
+        "garbage",
+        "unknown",
+        "1.2.3.4:99999",
+        "garbage, 203.0.113.5",
+        "unknown, 203.0.113.5",
+        "203.0.113.5, garbage",
+        "127.0.0.1, garbage",
+    ];
+    for xff in hostile {
+        let metrics = server
+            .client
+            .get(server.url("/metrics"))
+            .header("x-forwarded-for", xff)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            metrics.status(),
+            StatusCode::NOT_FOUND,
+            "/metrics with {xff:?}"
+        );
+        let login = server
+            .client
+            .post(server.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", xff)
+            .json(&json!({"username": admin, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            login.status(),
+            StatusCode::FORBIDDEN,
+            "admin login with {xff:?}"
+        );
+    }
+    // The proxy's own requests and clients it names correctly are unchanged.
+    assert_eq!(server.get("/metrics", None).await.status, StatusCode::OK);
+    let through_proxy = server
+        .client
+        .get(server.url("/metrics"))
+        .header("x-forwarded-for", "127.0.0.1:4711")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        through_proxy.status(),
+        StatusCode::OK,
+        "a hop with a port is an address"
+    );
+    assert_eq!(server.login(&admin, PASSWORD).await.status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn probes_and_traversal_are_answered_plainly_and_reported() {
     let server = TestServer::start().await;
