@@ -21,6 +21,7 @@ pub mod ops;
 pub mod secrets;
 pub mod security;
 pub mod seo;
+pub mod server;
 
 pub mod throttle;
 pub mod validate;

@@ -147,7 +147,6 @@ async fn a_receiver_that_fails_then_recovers_gets_each_alert_once_in_order() {
     .await;
     let state = &server.state;
     alerts::spawn(state.clone());
-    blogd::ops::webhooks::spawn(state.clone());
     // A realistic cause: a burst of wrong passwords.
     for _ in 0..4 {
         let r = server.login("admin", "not-the-password").await;
@@ -267,7 +266,6 @@ async fn a_channel_down_for_an_hour_neither_blocks_requests_nor_piles_up() {
     ])
     .await;
     let state = &server.state;
-    blogd::ops::webhooks::spawn(state.clone());
     // An hour in 15-s evaluations; the disk flaps between 12 % and 50 % free every 10 minutes.
     for step in 0..240 {
         let low = (step / 40) % 2 == 0;
@@ -374,7 +372,6 @@ async fn an_alert_arrives_by_email_over_starttls() {
     ])
     .await;
     let state = &server.state;
-    blogd::ops::webhooks::spawn(state.clone());
     state.set_disk_probe(Arc::new(FixedDisk(0.03)));
     alerts::tick(state).await;
     let first = inbox.join("1.eml");
@@ -405,8 +402,15 @@ async fn an_alert_arrives_by_email_over_starttls() {
 
 #[tokio::test]
 async fn a_scheduled_backup_that_fails_is_critical_and_a_success_is_news() {
-    let server = TestServer::start_with(&[NO_MEMORY_RULE]).await;
+    let server = TestServer::start_with(&[NO_MEMORY_RULE, ("BLOGD_BACKUP_EVERY", "1d")]).await;
     let state = &server.state;
+    // The schedule makes the first backup at start; its notice comes first.
+    eventually("the first-start backup", || {
+        state.alerts.queued_notices() == 1
+    })
+    .await;
+    assert!(state.backups.latest().is_some());
+    alerts::tick(state).await;
     state.alerts.backup_failed(
         state.clock.now(),
         "cannot write backups: No space left on device",
@@ -425,6 +429,7 @@ async fn a_scheduled_backup_that_fails_is_critical_and_a_success_is_news() {
             ("backup_failing", Status::Resolved),
             ("backup_completed", Status::Notice),
             ("backup_failing", Status::Firing),
+            ("backup_completed", Status::Notice),
         ]
     );
 }

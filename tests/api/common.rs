@@ -71,28 +71,34 @@ impl TestServer {
             ("BLOGD_TLS_ENABLED".into(), "false".into()),
             // Tests talk from loopback a lot; throttling tests clear this (BLOGD_THROTTLE_ALLOW="").
             ("BLOGD_THROTTLE_ALLOW".into(), "127.0.0.0/8,::1/128".into()),
+            // No first-start backup racing the tests that count backups; the schedule's own
+            // test turns it on.
+            ("BLOGD_BACKUP_EVERY".into(), "off".into()),
         ];
         vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = config::load(None, vars, &Overrides::default()).unwrap();
-        let (state, first_admin) = tokio::task::spawn_blocking(move || AppState::build(config))
+        let mut prepared = blogd::server::prepare(config)
             .await
             .unwrap()
-            .unwrap();
+            .without_alert_loop();
+        let first_admin = prepared.take_first_admin();
         // The build machine's own disk must not decide health answers (a nearly full disk
         // makes the server rightly "degraded"); tests about the disk set their own probe, and
         // the real statvfs probe has its unit test.
-        state.set_disk_probe(std::sync::Arc::new(blogd::ops::health::FixedDisk(0.5)));
+        prepared
+            .state()
+            .set_disk_probe(std::sync::Arc::new(blogd::ops::health::FixedDisk(0.5)));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel();
-        let serving = state.clone();
-        let task = tokio::spawn(async move {
-            blogd::http::server::serve(serving, listener, async {
+        let running = prepared
+            .launch(listener, async {
                 let _ = rx.await;
             })
             .await
             .unwrap();
-        });
+        let state = running.state.clone();
+        let task = tokio::spawn(async move { running.finished().await.unwrap() });
         TestServer {
             base,
             state,

@@ -383,7 +383,6 @@ async fn wait_until(mut done: impl FnMut() -> bool) -> bool {
 async fn webhooks_retry_with_backoff_until_one_delivery_succeeds() {
     let rx = receiver(2).await;
     let server = TestServer::start_with(&[("BLOGD_WEBHOOKS_REVALIDATE_URL", &rx.url)]).await;
-    blogd::ops::webhooks::spawn(server.state.clone());
     let author = server.token(Role::Author).await;
     server
         .create_post(
@@ -499,7 +498,6 @@ async fn a_pending_webhook_survives_a_restart() {
         .port();
     let url = format!("http://127.0.0.1:{port}/revalidate");
     let server = TestServer::start_with(&[("BLOGD_WEBHOOKS_REVALIDATE_URL", &url)]).await;
-    blogd::ops::webhooks::spawn(server.state.clone());
     let author = server.token(Role::Author).await;
     server
         .create_post(
@@ -536,7 +534,6 @@ async fn a_pending_webhook_survives_a_restart() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let again = TestServer::start_in(dir, &[("BLOGD_WEBHOOKS_REVALIDATE_URL", &url)]).await;
     again.state.clock.advance(61);
-    blogd::ops::webhooks::spawn(again.state.clone());
     assert!(
         wait_until(|| seen.lock().unwrap().len() == 1).await,
         "delivered after the restart"

@@ -232,7 +232,6 @@ async fn operator_certificates_reload_without_dropping_connections() {
         ("BLOGD_TLS_KEY", key_path.to_str().unwrap()),
     ])
     .await;
-    blogd::http::tls::spawn_watcher(server.state.clone());
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_slice(certs.ca_pem.as_bytes()).unwrap())
