@@ -40,7 +40,7 @@ pub struct AppInner {
     pub analytics: Analytics,
     /// Wakes the webhook worker when a post change queued a delivery.
     pub webhooks_wake: tokio::sync::Notify,
-    pub backups: crate::ops::backup::Backups,
+    pub backups: Arc<crate::ops::backup::Backups>,
     /// Requests per second, errors and latency over the last minute (for the console).
     pub stats: crate::ops::stats::RequestStats,
     keys: RwLock<Arc<KeyRing>>,
@@ -146,7 +146,7 @@ impl AppState {
         // same file are noticed within this interval.
         db.spawn_generation_poll(std::time::Duration::from_secs(2));
         let db_for_analytics = db.clone();
-        let backups = crate::ops::backup::Backups::new(&config);
+        let backups = Arc::new(crate::ops::backup::Backups::new(&config));
         let config_queue = config.analytics.queue_size as usize;
         let response_cache_bytes = config.server.response_cache.0;
         let state = AppState(Arc::new(AppInner {
@@ -252,6 +252,39 @@ impl AppState {
         }
     }
 
+    /// The account rules, with this server's handles (its revocation cache above all).
+    pub fn accounts(&self) -> crate::accounts::Accounts<'_> {
+        crate::accounts::Accounts {
+            db: &self.db,
+            clock: &self.clock,
+            passwords: &self.passwords,
+            revocations: &self.revocations,
+            sealer: Some(&self.sealer),
+            erase_posts: self.config.privacy.erase_posts,
+        }
+    }
+
+    /// Manual bans, on this server's throttle.
+    pub fn bans(&self) -> crate::ops::bans::Banning<'_> {
+        crate::ops::bans::Banning {
+            throttle: &self.throttle,
+            security: &self.security,
+            db: &self.db,
+            clock: &self.clock,
+        }
+    }
+
+    /// Operations (backups, restores, rotations, retries), run inside this server.
+    pub fn operations(&self) -> crate::ops::operations::Operations<'_> {
+        crate::ops::operations::Operations {
+            config: &self.config,
+            db: &self.db,
+            clock: &self.clock,
+            backups: &self.backups,
+            live: Some(self),
+        }
+    }
+
     /// The JWT key ring in force now.
     pub fn keys(&self) -> Arc<KeyRing> {
         self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
@@ -303,4 +336,27 @@ fn ensure_first_admin(db: &Db, now: i64) -> anyhow::Result<Option<FirstAdmin>> {
         username: "admin".into(),
         password,
     }))
+}
+
+/// What operations must tell the running server (see [`crate::ops::operations::Live`]).
+impl crate::ops::operations::Live for AppState {
+    fn reload_secrets(&self) -> anyhow::Result<()> {
+        self.reload_keys().map(drop)
+    }
+
+    fn rotate_logs(&self) -> bool {
+        self.logs.get().map(|logs| logs.rotate_now()).is_some()
+    }
+
+    fn key_rotated(&self, summary: String) {
+        self.alerts.notice(crate::alerts::Rule::KeyRotated, summary);
+    }
+
+    fn backup_made(&self, file: &str) {
+        self.alerts.backup_succeeded(file);
+    }
+
+    fn wake_outbox(&self) {
+        self.webhooks_wake.notify_one();
+    }
 }

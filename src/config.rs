@@ -321,22 +321,11 @@ impl<'de> Deserialize<'de> for PathPattern {
 #[serde(deny_unknown_fields)]
 pub struct PrivacyConfig {
     pub comment_email_days: u32,
-    #[serde(deserialize_with = "erase_posts")]
-    pub erase_posts: String,
+    pub erase_posts: crate::db::privacy::ErasePosts,
     pub security_events_days: u32,
     pub audit_days: u32,
     pub pageviews_days: u32,
     pub sessions_days: u32,
-}
-
-fn erase_posts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let text = String::deserialize(d)?;
-    match text.as_str() {
-        "reassign" | "delete" => Ok(text),
-        _ => Err(serde::de::Error::custom(
-            "must be \"reassign\" or \"delete\"",
-        )),
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

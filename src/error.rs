@@ -209,18 +209,31 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
+        crate::domain::Error::from(err).into()
+    }
+}
+
+/// The domain's refusals in the API's terms: the one place they become HTTP answers.
+impl From<crate::domain::Error> for ApiError {
+    fn from(err: crate::domain::Error) -> Self {
+        use crate::domain::Error;
         match err {
-            StoreError::NotFound => ApiError::NotFound,
-            StoreError::Hidden => ApiError::Hidden,
-            StoreError::Conflict(what) => ApiError::Conflict(what),
-            StoreError::Invalid(details) => ApiError::Validation(details),
-            StoreError::PreconditionFailed => ApiError::PreconditionFailed,
-            StoreError::Forbidden => ApiError::Forbidden,
-            StoreError::Unavailable(cause) => {
+            Error::NotFound(_) => ApiError::NotFound,
+            Error::Hidden => ApiError::Hidden,
+            Error::Invalid(details) => ApiError::Validation(details),
+            Error::Conflict(what) => ApiError::Conflict(what),
+            Error::LastAdmin => {
+                ApiError::Conflict("This is the last active admin: make another admin first".into())
+            }
+            Error::Refused(why) => ApiError::Conflict(why),
+            Error::InvalidCode => ApiError::InvalidMfaCode,
+            Error::PreconditionFailed => ApiError::PreconditionFailed,
+            Error::Forbidden => ApiError::Forbidden,
+            Error::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
                 ApiError::Unavailable
             }
-            StoreError::Other(cause) => ApiError::Internal(cause),
+            Error::Internal(cause) => ApiError::Internal(cause),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! The binary (`main.rs`) only starts the runtime and hands over to [`cli`]. Everything else is
 //! a library so integration tests can build the real server on a real socket.
 
+pub mod accounts;
 pub mod admin;
 pub mod alerts;
 pub mod api;
@@ -15,6 +16,7 @@ pub mod config;
 pub mod console;
 pub mod content;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod ops;

@@ -1,6 +1,6 @@
 //! Field checks for request bodies, collected so one answer lists every problem.
 
-use crate::error::{ApiError, FieldErrors};
+use crate::error::FieldErrors;
 
 #[derive(Default)]
 pub struct Validator {
@@ -90,11 +90,12 @@ impl Validator {
         }
     }
 
-    pub fn finish(self) -> Result<(), ApiError> {
+    /// Every problem found, in one answer.
+    pub fn finish(self) -> Result<(), crate::domain::Error> {
         if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::Validation(self.errors))
+            Err(crate::domain::Error::Invalid(self.errors))
         }
     }
 }
@@ -132,7 +133,7 @@ mod tests {
         v.text("name", "abcdefghijk", 10);
         v.optional_url("canonical_url", Some("javascript:alert(1)"));
         v.email("email", "not-an-email");
-        let Err(ApiError::Validation(details)) = v.finish() else {
+        let Err(crate::domain::Error::Invalid(details)) = v.finish() else {
             panic!("expected errors")
         };
         assert_eq!(details.len(), 4, "{details:?}");

@@ -1,37 +1,58 @@
-//! The admin socket's JSON API. Handlers call the same functions as the shell commands and
-//! the scheduler (backups, rotations, bans): one function behind every trigger.
+//! The admin socket's JSON API: thin adapters from the socket to the rules (`accounts`,
+//! `ops::operations`, bans), with the operator as the actor (`console` or `cli`, and the
+//! connection's operating-system user). Messages are the typed views of [`super::views`].
 
 use std::net::IpAddr;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Extension, Json, Router};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use axum::routing::{delete, get, patch, post};
+use axum::{Json, Router};
+use serde::Deserialize;
 
 use super::Peer;
+use super::views::*;
+use crate::accounts::NewAccount;
 use crate::app::AppState;
-use crate::ops::backup::{BackupInfo, Progress};
-use crate::ops::health::HealthReport;
-use crate::ops::stats::Summary;
-use crate::security::audit::{self, Actor, Origin};
-use crate::throttle::{Ban, KeyState};
+use crate::domain::Error;
+use crate::ops::operations::Rotatable;
+use crate::security::audit::{Actor, Door};
 
 /// An admin API failure: a status and a message for the operator.
 pub struct AdminError(StatusCode, String);
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({"error": self.1}))).into_response()
+        (self.0, Json(ErrorView { error: self.1 })).into_response()
     }
 }
 
-impl<E: std::fmt::Display> From<E> for AdminError {
-    fn from(err: E) -> AdminError {
-        AdminError(StatusCode::INTERNAL_SERVER_ERROR, err.to_string())
+/// The domain's refusals in the socket's terms: the one place they become socket answers.
+impl From<Error> for AdminError {
+    fn from(err: Error) -> AdminError {
+        let status = match &err {
+            Error::NotFound(_) | Error::Hidden => StatusCode::NOT_FOUND,
+            Error::Invalid(_) | Error::Refused(_) | Error::InvalidCode => StatusCode::BAD_REQUEST,
+            Error::Conflict(_) | Error::LastAdmin | Error::PreconditionFailed => {
+                StatusCode::CONFLICT
+            }
+            Error::Forbidden => StatusCode::FORBIDDEN,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if let Error::Internal(cause) = &err {
+            tracing::error!(error = %format!("{cause:#}"), "admin socket call failed");
+        }
+        AdminError(status, err.to_string())
+    }
+}
+
+impl From<crate::db::StoreError> for AdminError {
+    fn from(err: crate::db::StoreError) -> AdminError {
+        Error::from(err).into()
     }
 }
 
@@ -40,6 +61,26 @@ fn bad(message: impl Into<String>) -> AdminError {
 }
 
 type Reply<T> = Result<Json<T>, AdminError>;
+
+/// The operator on the other end: the connection's user, at the door the client names.
+pub struct Operator(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for Operator {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AdminError> {
+        let peer = parts
+            .extensions
+            .get::<Peer>()
+            .copied()
+            .ok_or_else(|| bad("no peer credentials"))?;
+        let door = match parts.headers.get(DOOR_HEADER).map(|v| v.as_bytes()) {
+            Some(b"cli") => Door::Cli,
+            _ => Door::Console,
+        };
+        Ok(Operator(Actor::operator(door, peer.uid)))
+    }
+}
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -57,46 +98,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/rotate/{what}", post(rotate))
         .route("/v1/webhooks", get(webhooks))
         .route("/v1/webhooks/{id}/retry", post(retry_webhook))
+        .route("/v1/users", get(list_users).post(create_user))
+        .route("/v1/users/{username}", patch(change_user))
+        .route("/v1/users/{username}/password", post(reset_password))
         .with_state(state)
-}
-
-/// Records a mutating call in the audit log: actor `console`, the caller's uid as origin.
-async fn audited(state: &AppState, peer: Peer, action: &'static str, target: String) {
-    let now = state.clock.now();
-    let origin = Origin {
-        ip: Some(format!("uid:{}", peer.uid)),
-        request_id: None,
-    };
-    let result = state
-        .db
-        .write(move |tx| {
-            audit::record(
-                tx,
-                &Actor::Named("console".into()),
-                action,
-                Some(&target),
-                &origin,
-                now,
-            )
-        })
-        .await;
-    if let Err(err) = result {
-        tracing::error!(error = %err, action, "cannot audit an admin action");
-    }
-}
-
-#[derive(Serialize)]
-pub struct StatusView {
-    pub version: String,
-    pub health: HealthReport,
-    pub traffic: Summary,
-    pub db_size_bytes: u64,
-    pub pool: Value,
-    pub backup_running: Option<Progress>,
-    pub last_backup: Option<BackupInfo>,
-    pub bans: usize,
-    pub webhooks_failed: i64,
-    pub alerts: crate::alerts::AlertsView,
 }
 
 async fn status(State(state): State<AppState>) -> Reply<StatusView> {
@@ -108,11 +113,7 @@ async fn status(State(state): State<AppState>) -> Reply<StatusView> {
         })
         .map(|m| m.len())
         .sum();
-    let webhooks_failed = health
-        .checks
-        .get("webhooks")
-        .and_then(|w| w["failed"].as_i64())
-        .unwrap_or(0);
+    let webhooks_failed = state.db.read(crate::db::outbox::counts).await?.dead;
     Ok(Json(StatusView {
         version: crate::VERSION.into(),
         traffic: state.stats.summary(state.clock.now()),
@@ -127,12 +128,6 @@ async fn status(State(state): State<AppState>) -> Reply<StatusView> {
     }))
 }
 
-#[derive(Serialize)]
-pub struct ThrottleView {
-    pub keys: Vec<KeyState>,
-    pub bans: Vec<Ban>,
-}
-
 async fn throttle(State(state): State<AppState>) -> Reply<ThrottleView> {
     let mut keys = state.throttle.snapshot(state.clock.monotonic_ns());
     keys.sort_by(|a, b| a.remaining.cmp(&b.remaining).then(a.key.cmp(&b.key)));
@@ -142,77 +137,42 @@ async fn throttle(State(state): State<AppState>) -> Reply<ThrottleView> {
     }))
 }
 
-#[derive(Deserialize)]
-pub struct BanRequest {
-    pub ip: String,
-    pub minutes: i64,
-    pub reason: Option<String>,
-}
-
 async fn ban(
     State(state): State<AppState>,
-    Extension(peer): Extension<Peer>,
+    Operator(actor): Operator,
     Json(body): Json<BanRequest>,
-) -> Reply<Ban> {
+) -> Reply<crate::throttle::Ban> {
     let ip: IpAddr = body
         .ip
         .trim()
         .parse()
         .map_err(|_| bad(format!("`{}` is not an IP address", body.ip)))?;
-    if !(1..=24 * 60).contains(&body.minutes) {
-        return Err(bad("minutes must be 1 to 1440"));
-    }
-    if state.throttle.bans.allowed(ip) {
-        return Err(bad(format!(
-            "{ip} is in throttle.allow and cannot be banned"
-        )));
-    }
     let reason = body
         .reason
         .unwrap_or_else(|| "banned by the operator".into());
-    let ban = state
-        .throttle
-        .bans
-        .ban(ip, state.clock.now(), body.minutes * 60, &reason, 0);
-    state.security.emit(crate::security::SecurityEvent {
-        kind: crate::security::EventKind::IpBanned,
-        time: state.clock.now(),
-        ip: Some(ip),
-        user: None,
-        detail: format!("banned by the operator for {} min: {reason}", body.minutes),
-    });
-    audited(&state, peer, "ban.add", format!("ip:{ip}")).await;
-    Ok(Json(ban))
+    Ok(Json(
+        crate::ops::bans::ban(&state.bans(), &actor, ip, body.minutes, &reason).await?,
+    ))
 }
 
 async fn unban(
     State(state): State<AppState>,
-    Extension(peer): Extension<Peer>,
+    Operator(actor): Operator,
     Path(ip): Path<String>,
-) -> Reply<Value> {
+) -> Reply<Unbanned> {
     let ip: IpAddr = ip
         .parse()
         .map_err(|_| bad(format!("`{ip}` is not an IP address")))?;
-    let lifted = state.throttle.bans.lift(ip, state.clock.now());
-    if lifted {
-        audited(&state, peer, "ban.remove", format!("ip:{ip}")).await;
-    }
-    Ok(Json(json!({"ip": ip, "lifted": lifted})))
+    let lifted = crate::ops::bans::unban(&state.bans(), &actor, ip).await?;
+    Ok(Json(Unbanned {
+        ip: ip.to_string(),
+        lifted,
+    }))
 }
 
 #[derive(Deserialize)]
 pub struct EventQuery {
     pub limit: Option<i64>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug)]
-pub struct EventView {
-    pub id: i64,
-    pub time: i64,
-    pub kind: String,
-    pub ip: Option<String>,
-    pub username: Option<String>,
-    pub detail: String,
 }
 
 async fn events(
@@ -222,13 +182,7 @@ async fn events(
     let limit = q.limit.unwrap_or(200).clamp(1, 2000);
     let rows = state
         .db
-        .read(move |c| {
-            let mut stmt = c.prepare("SELECT id, time, kind, ip, username, detail FROM security_events ORDER BY id DESC LIMIT ?1")?;
-            let rows = stmt.query_map([limit], |r| {
-                Ok(EventView { id: r.get(0)?, time: r.get(1)?, kind: r.get(2)?, ip: r.get(3)?, username: r.get(4)?, detail: r.get(5)? })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
+        .read(move |c| crate::db::security_events::recent(c, limit))
         .await?;
     Ok(Json(rows))
 }
@@ -291,13 +245,6 @@ impl<T> futures_core::Stream for ReceiverStream<T> {
     }
 }
 
-#[derive(Serialize)]
-pub struct BackupsView {
-    pub dir: String,
-    pub running: Option<Progress>,
-    pub backups: Vec<BackupInfo>,
-}
-
 async fn backups(State(state): State<AppState>) -> Reply<BackupsView> {
     Ok(Json(BackupsView {
         dir: state.backups.dir().display().to_string(),
@@ -308,171 +255,85 @@ async fn backups(State(state): State<AppState>) -> Reply<BackupsView> {
 
 async fn backup_now(
     State(state): State<AppState>,
-    Extension(peer): Extension<Peer>,
-) -> Reply<BackupInfo> {
-    let worker = state.clone();
-    let info =
-        tokio::task::spawn_blocking(move || worker.backups.create(worker.clock.now(), |_| {}))
-            .await?
-            .map_err(|e| AdminError(StatusCode::CONFLICT, format!("{e:#}")))?;
-    audited(
-        &state,
-        peer,
-        "backup.create",
-        format!("backup:{}", info.file),
-    )
-    .await;
-    state.alerts.backup_succeeded(&info.file);
-    Ok(Json(info))
+    Operator(actor): Operator,
+) -> Reply<crate::ops::backup::BackupInfo> {
+    Ok(Json(state.operations().backup_now(&actor, |_| {}).await?))
 }
 
-#[derive(Deserialize)]
-pub struct FileRequest {
-    pub file: String,
-    /// Path of an age identity file, for encrypted backups.
-    pub identity: Option<String>,
-}
-
-async fn verify(State(state): State<AppState>, Json(body): Json<FileRequest>) -> Reply<BackupInfo> {
+async fn verify(
+    State(state): State<AppState>,
+    Json(body): Json<FileRequest>,
+) -> Reply<crate::ops::backup::BackupInfo> {
     let path = state.backups.locate(&body.file);
-    let identity = body.identity.clone();
     let worker = state.clone();
     let info = tokio::task::spawn_blocking(move || {
         worker
             .backups
-            .verify(&path, identity.as_deref().map(std::path::Path::new))
+            .verify(&path, body.identity.as_deref().map(std::path::Path::new))
     })
-    .await?
+    .await
+    .map_err(|e| Error::Internal(e.into()))?
     .map_err(|e| AdminError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
     Ok(Json(info))
 }
 
 async fn restore(
     State(state): State<AppState>,
-    Extension(peer): Extension<Peer>,
+    Operator(actor): Operator,
     Json(body): Json<FileRequest>,
-) -> Reply<Value> {
-    let path = state.backups.locate(&body.file);
-    let identity = body.identity.clone();
-    let worker = state.clone();
-    let before = tokio::task::spawn_blocking(move || {
-        worker.backups.restore(
-            &worker.db,
-            &path,
-            identity.as_deref().map(std::path::Path::new),
-            worker.clock.now(),
-            |_| {},
-        )
-    })
-    .await?
-    .map_err(|e| AdminError(StatusCode::UNPROCESSABLE_ENTITY, format!("{e:#}")))?;
-    audited(
-        &state,
-        peer,
-        "backup.restore",
-        format!("backup:{}", body.file),
-    )
-    .await;
-    Ok(Json(
-        json!({"restored": body.file, "pre_restore_backup": before}),
-    ))
+) -> Reply<Restored> {
+    let identity = body.identity.as_deref().map(std::path::Path::new);
+    let before = state
+        .operations()
+        .restore(&actor, &body.file, identity)
+        .await?;
+    Ok(Json(Restored {
+        restored: body.file,
+        pre_restore_backup: before,
+    }))
 }
 
-async fn prune(State(state): State<AppState>, Extension(peer): Extension<Peer>) -> Reply<Value> {
-    let removed = state.backups.prune()?;
-    audited(
-        &state,
-        peer,
-        "backup.prune",
-        format!("removed:{}", removed.len()),
-    )
-    .await;
-    Ok(Json(json!({"removed": removed})))
+async fn prune(State(state): State<AppState>, Operator(actor): Operator) -> Reply<Pruned> {
+    let removed = state.operations().prune(&actor).await?;
+    Ok(Json(Pruned { removed }))
 }
 
-async fn rotation(State(state): State<AppState>) -> Reply<Value> {
+async fn rotation(State(state): State<AppState>) -> Reply<RotationView> {
     let now = state.clock.now();
     let file = crate::secrets::load_or_create(
         &state.config.secrets_path(),
         now,
         state.config.auth.jwt_secret.expose().is_none(),
-    )?;
-    let keys: Vec<Value> = file
-        .jwt_keys
-        .iter()
-        .map(|k| json!({"kid": k.kid, "created_at": k.created_at, "age_days": (now - k.created_at) / 86_400}))
-        .collect();
-    Ok(Json(json!({
-        "jwt_keys": keys,
-        "jwt_from_config": state.config.auth.jwt_secret.expose().is_some(),
-        "analytics_previous_until": file.analytics.previous_until,
-        "revalidate_previous_until": file.revalidate.previous_until,
-        "tls_expires_in_days": state.tls.as_ref().map(|t| (t.info().not_after - now) / 86_400),
-    })))
+    )
+    .map_err(Error::Internal)?;
+    Ok(Json(RotationView {
+        jwt_keys: file
+            .jwt_keys
+            .iter()
+            .map(|k| KeyAge {
+                kid: k.kid.clone(),
+                created_at: k.created_at,
+                age_days: (now - k.created_at) / 86_400,
+            })
+            .collect(),
+        jwt_from_config: state.config.auth.jwt_secret.expose().is_some(),
+        analytics_previous_until: file.analytics.previous_until,
+        revalidate_previous_until: file.revalidate.previous_until,
+        tls_expires_in_days: state
+            .tls
+            .as_ref()
+            .map(|t| (t.info().not_after - now) / 86_400),
+    }))
 }
 
 async fn rotate(
     State(state): State<AppState>,
-    Extension(peer): Extension<Peer>,
+    Operator(actor): Operator,
     Path(what): Path<String>,
-) -> Reply<Value> {
-    let now = state.clock.now();
-    let path = state.config.secrets_path();
-    let result = match what.as_str() {
-        "logs" => {
-            match state.logs.get() {
-                Some(logs) => logs.rotate_now(),
-                None => return Err(bad("this server writes no log files")),
-            }
-            json!({"rotated": "logs"})
-        }
-        "jwt" => {
-            if state.config.auth.jwt_secret.expose().is_some() {
-                return Err(bad(
-                    "the JWT key comes from auth.jwt_secret; change it in the configuration",
-                ));
-            }
-            let lifetime =
-                state.config.auth.access_ttl.as_secs() + crate::auth::tokens::LEEWAY_SECS;
-            let kid = crate::secrets::rotate_jwt(&path, now, lifetime)?;
-            state.reload_keys()?;
-            json!({"rotated": "jwt", "kid": kid})
-        }
-        "analytics" | "revalidate" => {
-            let which = if what == "analytics" {
-                crate::secrets::Shared::Analytics
-            } else {
-                crate::secrets::Shared::Revalidate
-            };
-            crate::secrets::rotate_shared(&path, which, now, 86_400)?;
-            state.reload_keys()?;
-            json!({"rotated": what, "previous_accepted_for_hours": 24})
-        }
-        _ => return Err(bad("rotate one of: logs, jwt, analytics, revalidate")),
-    };
-    let target = if what == "logs" {
-        "logs".to_string()
-    } else {
-        format!("secret:{what}")
-    };
-    audited(
-        &state,
-        peer,
-        if what == "logs" {
-            "logs.rotate"
-        } else {
-            "key.rotate"
-        },
-        target,
-    )
-    .await;
-    if what != "logs" {
-        state.alerts.notice(
-            crate::alerts::Rule::KeyRotated,
-            format!("the {what} key was rotated from the console"),
-        );
-    }
-    Ok(Json(result))
+) -> Reply<crate::ops::operations::Rotated> {
+    let what = Rotatable::parse(&what)
+        .ok_or_else(|| bad("rotate one of: logs, jwt, analytics, revalidate"))?;
+    Ok(Json(state.operations().rotate(&actor, what).await?))
 }
 
 #[derive(Deserialize)]
@@ -493,21 +354,53 @@ async fn webhooks(
 
 async fn retry_webhook(
     State(state): State<AppState>,
-    Extension(peer): Extension<Peer>,
+    Operator(actor): Operator,
     Path(id): Path<i64>,
-) -> Reply<Value> {
-    let now = state.clock.now();
+) -> Reply<Retried> {
+    state.operations().retry_delivery(&actor, id).await?;
+    Ok(Json(Retried { retried: id }))
+}
+
+async fn list_users(State(state): State<AppState>) -> Reply<Vec<UserView>> {
+    let rows = state.db.read(crate::db::users::list).await?;
+    Ok(Json(rows.into_iter().map(UserView::from).collect()))
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    Operator(actor): Operator,
+    Json(body): Json<CreateUserRequest>,
+) -> Result<(StatusCode, Json<UserView>), AdminError> {
+    let account = NewAccount {
+        username: body.username,
+        email: body.email,
+        password: body.password,
+        display_name: body.display_name,
+        role: body.role,
+    };
+    let user = state.accounts().create(&actor, account).await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+async fn change_user(
+    State(state): State<AppState>,
+    Operator(actor): Operator,
+    Path(username): Path<String>,
+    Json(body): Json<ChangeUserRequest>,
+) -> Reply<UserView> {
+    let user = state.accounts().change(&actor, &username, body).await?;
+    Ok(Json(user.into()))
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    Operator(actor): Operator,
+    Path(username): Path<String>,
+    Json(body): Json<PasswordRequest>,
+) -> Result<StatusCode, AdminError> {
     state
-        .db
-        .write(move |tx| crate::db::outbox::retry(tx, id, now))
-        .await
-        .map_err(|_| {
-            AdminError(
-                StatusCode::NOT_FOUND,
-                format!("no pending or dead delivery {id}"),
-            )
-        })?;
-    state.webhooks_wake.notify_one();
-    audited(&state, peer, "webhook.retry", format!("webhook:{id}")).await;
-    Ok(Json(json!({"retried": id})))
+        .accounts()
+        .reset_password(&actor, &username, body.password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -28,6 +28,8 @@ pub enum ClientError {
 pub struct AdminClient {
     path: PathBuf,
     timeout: Duration,
+    /// The door named to the server for its audit records (`console` unless said).
+    door: &'static str,
 }
 
 impl AdminClient {
@@ -35,7 +37,14 @@ impl AdminClient {
         AdminClient {
             path: path.to_path_buf(),
             timeout: Duration::from_secs(5),
+            door: "console",
         }
+    }
+
+    /// The same client, naming another door (`cli`) in its calls.
+    pub fn for_door(mut self, door: &'static str) -> AdminClient {
+        self.door = door;
+        self
     }
 
     /// A client whose calls may take longer (backups and restores).
@@ -43,6 +52,7 @@ impl AdminClient {
         AdminClient {
             path: self.path.clone(),
             timeout: Duration::from_secs(3600),
+            door: self.door,
         }
     }
 
@@ -87,6 +97,7 @@ impl AdminClient {
                 .uri(uri)
                 .header("host", "blogd-admin")
                 .header("content-type", "application/json")
+                .header(super::views::DOOR_HEADER, self.door)
                 .body(Full::new(Bytes::from(bytes)))
                 .map_err(|e| ClientError::Other(e.to_string()))?;
             let response = sender
@@ -107,7 +118,9 @@ impl AdminClient {
                     .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
                 return Err(ClientError::Api(status.as_u16(), message));
             }
-            serde_json::from_slice(&body)
+            // An empty answer (204) is `null`: what `()` is read from.
+            let body: &[u8] = if body.is_empty() { b"null" } else { &body };
+            serde_json::from_slice(body)
                 .map_err(|e| ClientError::Other(format!("unexpected answer: {e}")))
         };
         tokio::time::timeout(self.timeout, work)
@@ -127,12 +140,23 @@ impl AdminClient {
         self.call("POST", uri, body).await
     }
 
+    /// A call with a typed body.
+    pub async fn send<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        method: &str,
+        uri: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let body = serde_json::to_value(body).map_err(|e| ClientError::Other(e.to_string()))?;
+        self.call(method, uri, Some(body)).await
+    }
+
     /// Follows a newline-delimited JSON stream, calling `each` per line until it returns false
     /// or the stream ends.
-    pub async fn follow(
+    pub async fn follow<T: DeserializeOwned>(
         &self,
         uri: &str,
-        mut each: impl FnMut(Value) -> bool,
+        mut each: impl FnMut(T) -> bool,
     ) -> Result<(), ClientError> {
         let mut sender = self.connect().await?;
         let request = Request::builder()
@@ -154,7 +178,7 @@ impl AdminClient {
             pending.extend_from_slice(data);
             while let Some(end) = pending.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = pending.drain(..=end).collect();
-                if let Ok(value) = serde_json::from_slice::<Value>(&line)
+                if let Ok(value) = serde_json::from_slice::<T>(&line)
                     && !each(value)
                 {
                     return Ok(());

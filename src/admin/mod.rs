@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod client;
+pub mod views;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};

@@ -48,7 +48,7 @@ impl Status {
 }
 
 /// An alert that is firing now.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Active {
     pub rule: Rule,
     pub severity: Severity,

@@ -87,7 +87,7 @@ impl EventCounts {
 }
 
 /// Firing alerts by severity (what `/api/healthcheck` shows: no details).
-#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema, PartialEq, Eq, serde::Deserialize)]
 pub struct AlertCounts {
     pub critical: u32,
     pub warning: u32,
@@ -95,13 +95,13 @@ pub struct AlertCounts {
 }
 
 /// What the console shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct AlertsView {
     pub active: Vec<Active>,
     /// Newest first.
     pub recent: Vec<Message>,
     /// The configured channels.
-    pub channels: Vec<&'static str>,
+    pub channels: Vec<String>,
 }
 
 /// The alert state of the running server.
@@ -187,6 +187,7 @@ impl Alerts {
             channels: channels::ALL
                 .into_iter()
                 .filter(|c| channels::configured(config, c))
+                .map(str::to_string)
                 .collect(),
         }
     }

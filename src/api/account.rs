@@ -6,17 +6,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{BadRequest, Forbidden, NotFound, Unauthorized, UnsupportedMediaType};
+use crate::accounts::ProfileChange;
 use crate::app::AppState;
-use crate::auth::{Caller, Role, policy};
+use crate::auth::{Caller, Role};
 use crate::clock::rfc3339;
+use crate::db::sessions;
 use crate::db::users::{self, UserRow};
-use crate::db::{StoreError, sessions};
 use crate::error::ApiError;
 use crate::http::context::Meta;
 use crate::http::json::{Json, non_null, nullable};
 use crate::http::pagination::{ListParams, PageQuery, Paginated};
-use crate::security::audit::{self, Actor};
-use crate::validate::Validator;
 
 /// An account, as its owner and admins see it (never the password hash or TOTP secret).
 #[derive(Serialize, ToSchema)]
@@ -113,32 +112,14 @@ pub async fn update_me(
     Json(body): Json<UpdateMe>,
 ) -> Result<axum::Json<Account>, ApiError> {
     let id = caller.require(Role::Reader)?.id;
-    let mut v = Validator::new();
-    if let Some(name) = &body.display_name {
-        v.text("display_name", name, 100);
-    }
-    v.optional_text("bio", body.bio.clone().flatten().as_deref(), 2000);
-    v.optional_url("avatar_url", body.avatar_url.clone().flatten().as_deref());
-    v.finish()?;
-    let now = state.clock.now();
-    let origin = meta.origin();
+    let change = ProfileChange {
+        display_name: body.display_name,
+        bio: body.bio,
+        avatar_url: body.avatar_url,
+    };
     let user = state
-        .db
-        .write(move |tx| {
-            let bio = body.bio.as_ref().map(|b| b.as_deref());
-            let avatar = body.avatar_url.as_ref().map(|a| a.as_deref());
-            users::update_profile(tx, id, body.display_name.as_deref(), bio, avatar, now)?;
-            let user = users::by_id(tx, id)?;
-            audit::record(
-                tx,
-                &Actor::User(id),
-                "user.update",
-                Some(&format!("user:{}", user.username)),
-                &origin,
-                now,
-            )?;
-            Ok(user)
-        })
+        .accounts()
+        .update_profile(&meta.actor(id), change)
         .await?;
     Ok(axum::Json(user.into()))
 }
@@ -154,50 +135,16 @@ pub async fn change_password(
     meta: Meta,
     Json(body): Json<ChangePassword>,
 ) -> Result<StatusCode, ApiError> {
-    let me = caller.require(Role::Reader)?.clone();
-    let id = me.id;
-    let user = state.db.read(move |c| users::by_id(c, id)).await?;
-    // The cheap checks first, in one answer; the (slow, rate-relevant) verification after.
-    let mut v = Validator::new();
-    v.max_len(
-        "current_password",
-        &body.current_password,
-        policy::MAX_LENGTH,
-    );
-    if let Err(why) = policy::check_password(&body.new_password, &user.username, &user.email) {
-        v.add("new_password", why);
-    }
-    v.finish()?;
-    if !state
-        .passwords
-        .verify(Some(user.password_hash.clone()), body.current_password)
-        .await?
-    {
-        return Err(ApiError::field(
-            "current_password",
-            "The current password is wrong",
-        ));
-    }
-    let hash = state.passwords.hash(body.new_password).await?;
-    let now = state.clock.now();
-    let origin = meta.origin();
-    let ended = state
-        .db
-        .write(move |tx| {
-            users::set_password_hash(tx, id, &hash, now)?;
-            let ended = sessions::revoke_all_for_user(tx, id, Some(&me.sid), now)?;
-            audit::record(
-                tx,
-                &Actor::User(id),
-                "auth.password_change",
-                Some(&format!("user:{}", user.username)),
-                &origin,
-                now,
-            )?;
-            Ok(ended)
-        })
+    let me = caller.require(Role::Reader)?;
+    state
+        .accounts()
+        .change_own_password(
+            &meta.actor(me.id),
+            &me.sid,
+            body.current_password,
+            body.new_password,
+        )
         .await?;
-    state.revocations.sessions_revoked(ended);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -255,28 +202,10 @@ pub async fn end_session(
     meta: Meta,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let me = caller.require(Role::Reader)?.clone();
-    let now = state.clock.now();
-    let origin = meta.origin();
-    let sid = id.clone();
+    let me = caller.require(Role::Reader)?;
     state
-        .db
-        .write(move |tx| {
-            let owner = sessions::owner(tx, &sid)?.ok_or(StoreError::NotFound)?;
-            if owner != me.id && me.role != Role::Admin {
-                return Err(StoreError::Hidden);
-            }
-            sessions::revoke(tx, &sid, now)?;
-            audit::record(
-                tx,
-                &Actor::User(me.id),
-                "auth.logout",
-                Some(&format!("session:{sid}")),
-                &origin,
-                now,
-            )
-        })
+        .accounts()
+        .end_session(&meta.actor(me.id), me.role, &id)
         .await?;
-    state.revocations.sessions_revoked([id]);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use super::account::Account;
 use super::{BadRequest, Conflict, Forbidden, Unauthorized, UnsupportedMediaType};
+use crate::accounts::NewAccount;
 use crate::app::AppState;
 use crate::auth::{Caller, Role, lockout, password, policy, tokens, totp};
 use crate::cidr;
@@ -17,7 +18,7 @@ use crate::db::{StoreError, sessions};
 use crate::error::ApiError;
 use crate::http::context::Meta;
 use crate::http::json::{Json, OptionalJson};
-use crate::security::audit::{self, Actor};
+use crate::security::audit::Actor;
 use crate::security::{EventKind, SecurityEvent};
 use crate::throttle::Class;
 use crate::validate::Validator;
@@ -136,7 +137,7 @@ async fn sign_in(
     let refresh_hash = tokens::refresh_token_hash(&refresh_token);
     let ip = meta.ip().map(|ip| ip.to_string());
     let ua = user_agent(headers);
-    let origin = meta.origin();
+    let actor = meta.actor(user.id);
     let user_id = user.id;
     let session_id = state
         .db
@@ -151,14 +152,7 @@ async fn sign_in(
             let sid = sessions::create(tx, &session, &refresh_hash, now)?;
             users::touch_login(tx, user_id, now)?;
             users::clear_failed_logins(tx, user_id)?;
-            audit::record(
-                tx,
-                &Actor::User(user_id),
-                "auth.login",
-                Some(&format!("session:{sid}")),
-                &origin,
-                now,
-            )?;
+            actor.record(tx, "auth.login", Some(&format!("session:{sid}")), now)?;
             Ok(sid)
         })
         .await?;
@@ -182,14 +176,15 @@ async fn sign_in_failed(
 ) -> Result<(), ApiError> {
     let now = state.clock.now();
     event(state, meta, kind, Some(typed), "wrong credentials");
-    let origin = meta.origin();
-    let actor =
-        Actor::Named(user.map_or_else(|| typed.chars().take(64).collect(), |u| u.username.clone()));
+    let actor = Actor::named(
+        user.map_or_else(|| typed.chars().take(64).collect(), |u| u.username.clone()),
+        meta.origin(),
+    );
     let user_id = user.filter(|u| u.active).map(|u| u.id);
     let locked = state
         .db
         .write(move |tx| {
-            audit::record(tx, &actor, "auth.login_failed", None, &origin, now)?;
+            actor.record(tx, "auth.login_failed", None, now)?;
             match user_id {
                 Some(id) => users::record_failed_login(
                     tx,
@@ -478,7 +473,7 @@ pub async fn logout(
     let other = body
         .and_then(|b| b.refresh_token)
         .map(|t| tokens::refresh_token_hash(t.trim()));
-    let origin = meta.origin();
+    let actor = meta.actor(user.id);
     let (jti, exp) = (user.jti.clone(), user.exp);
     let ended = state
         .db
@@ -498,7 +493,7 @@ pub async fn logout(
                     ended.push(sid);
                 }
             }
-            audit::record(tx, &Actor::User(user.id), "auth.logout", Some(&format!("session:{}", user.sid)), &origin, now)?;
+            actor.record(tx, "auth.logout", Some(&format!("session:{}", user.sid)), now)?;
             Ok::<_, StoreError>(ended)
         })
         .await?;
@@ -525,75 +520,13 @@ pub async fn register(
     }
     state.enforce(Class::Register, &meta, None)?;
 
-    let request = AccountRequest {
+    let account = NewAccount {
         username: body.username,
         email: body.email,
         password: body.password,
         display_name: body.display_name,
         role: Role::Reader,
     };
-    let account = create_account(&state, &meta, None, request).await?;
-    Ok((StatusCode::CREATED, axum::Json(account)).into_response())
-}
-
-/// A new account as asked for (by registration or an admin), before validation.
-pub struct AccountRequest {
-    pub username: String,
-    pub email: String,
-    pub password: String,
-    pub display_name: Option<String>,
-    pub role: Role,
-}
-
-/// Validates and stores a new account; `creator` is the admin who made it (None: self-registration).
-pub async fn create_account(
-    state: &AppState,
-    meta: &Meta,
-    creator: Option<i64>,
-    request: AccountRequest,
-) -> Result<Account, ApiError> {
-    let AccountRequest {
-        username,
-        email,
-        password,
-        display_name,
-        role,
-    } = request;
-    let mut v = Validator::new();
-    v.username("username", &username);
-    v.email("email", &email);
-    if let Some(name) = &display_name {
-        v.text("display_name", name, 100);
-    }
-    if let Err(why) = policy::check_password(&password, &username, &email) {
-        v.add("password", why);
-    }
-    v.finish()?;
-    let hash = state.passwords.hash(password).await?;
-    let now = state.clock.now();
-    let origin = meta.origin();
-    let new = users::NewUser {
-        display_name: display_name.unwrap_or_else(|| username.clone()),
-        username,
-        email,
-        password_hash: hash,
-        role,
-    };
-    let user = state
-        .db
-        .write(move |tx| {
-            let id = users::insert(tx, &new, now)?;
-            let actor = creator.map_or(Actor::User(id), Actor::User);
-            audit::record(
-                tx,
-                &actor,
-                "user.create",
-                Some(&format!("user:{}", new.username)),
-                &origin,
-                now,
-            )?;
-            users::by_id(tx, id)
-        })
-        .await?;
-    Ok(Account::from(user))
+    let user = state.accounts().create(&meta.anonymous(), account).await?;
+    Ok((StatusCode::CREATED, axum::Json(Account::from(user))).into_response())
 }

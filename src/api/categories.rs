@@ -20,7 +20,6 @@ use crate::http::conditional::json_with_etag;
 use crate::http::context::Meta;
 use crate::http::json::{Json, non_null, nullable};
 use crate::http::pagination::{ListParams, PageQuery, Paginated};
-use crate::security::audit::{self, Actor};
 use crate::validate::Validator;
 
 const MAX_NAME: usize = 100;
@@ -99,8 +98,7 @@ pub async fn create(
     meta: Meta,
     Json(body): Json<CreateCategory>,
 ) -> Result<Response, ApiError> {
-    let actor = Actor::User(caller.require(Role::Editor)?.id);
-    let origin = meta.origin();
+    let actor = meta.actor(caller.require(Role::Editor)?.id);
     let mut v = Validator::new();
     v.text("name", &body.name, MAX_NAME);
     v.optional_text("description", body.description.as_deref(), MAX_DESCRIPTION);
@@ -114,12 +112,10 @@ pub async fn create(
         .db
         .write(move |tx| {
             taxonomy::insert_category(tx, &slug, &body.name, body.description.as_deref(), now)?;
-            audit::record(
+            actor.record(
                 tx,
-                &actor,
                 "category.create",
                 Some(&format!("category:{slug}")),
-                &origin,
                 now,
             )?;
             taxonomy::get_category(tx, &slug, now)
@@ -150,8 +146,7 @@ pub async fn update(
     Path(slug): Path<String>,
     Json(body): Json<UpdateCategory>,
 ) -> Result<axum::Json<Category>, ApiError> {
-    let actor = Actor::User(caller.require(Role::Editor)?.id);
-    let origin = meta.origin();
+    let actor = meta.actor(caller.require(Role::Editor)?.id);
     let mut v = Validator::new();
     if let Some(name) = &body.name {
         v.text("name", name, MAX_NAME);
@@ -178,12 +173,10 @@ pub async fn update(
                 description,
                 now,
             )?;
-            audit::record(
+            actor.record(
                 tx,
-                &actor,
                 "category.update",
                 Some(&format!("category:{slug}")),
-                &origin,
                 now,
             )?;
             taxonomy::get_category(tx, &slug, now)
@@ -203,20 +196,17 @@ pub async fn delete(
     meta: Meta,
     Path(slug): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = Actor::User(caller.require(Role::Editor)?.id);
-    let origin = meta.origin();
+    let actor = meta.actor(caller.require(Role::Editor)?.id);
     let state_now = state.clock.now();
     state
         .db
         .write(move |tx| {
             taxonomy::delete_category(tx, &slug)?;
             let now = state_now;
-            audit::record(
+            actor.record(
                 tx,
-                &actor,
                 "category.delete",
                 Some(&format!("category:{slug}")),
-                &origin,
                 now,
             )
         })

@@ -18,7 +18,6 @@ use crate::error::ApiError;
 use crate::http::context::Meta;
 use crate::http::json::Json;
 use crate::http::pagination::{ListParams, PageQuery, Paginated};
-use crate::security::audit::{self, Actor};
 use crate::throttle::Class;
 use crate::validate::Validator;
 
@@ -131,7 +130,9 @@ pub async fn create(
     v.finish()?;
     let now = state.clock.now();
     let writer = caller.clone();
-    let origin = meta.origin();
+    let actor = caller
+        .user_id()
+        .map_or_else(|| meta.anonymous(), |id| meta.actor(id));
     let comment = state
         .db
         .write(move |tx| {
@@ -163,17 +164,7 @@ pub async fn create(
                 },
                 now,
             )?;
-            let actor = writer
-                .user_id()
-                .map_or_else(|| Actor::Named("anonymous".into()), Actor::User);
-            audit::record(
-                tx,
-                &actor,
-                "comment.create",
-                Some(&format!("comment:{id}")),
-                &origin,
-                now,
-            )?;
+            actor.record(tx, "comment.create", Some(&format!("comment:{id}")), now)?;
             comments::get(tx, id)
         })
         .await?;
@@ -231,22 +222,14 @@ pub async fn moderate(
     Path(id): Path<String>,
     Json(body): Json<ModerateComment>,
 ) -> Result<axum::Json<Comment>, ApiError> {
-    let actor = Actor::User(caller.require(Role::Editor)?.id);
-    let origin = meta.origin();
+    let actor = meta.actor(caller.require(Role::Editor)?.id);
     let id = comment_id(&id)?;
     let now = state.clock.now();
     let comment = state
         .db
         .write(move |tx| {
             comments::set_status(tx, id, body.status, now)?;
-            audit::record(
-                tx,
-                &actor,
-                "comment.update",
-                Some(&format!("comment:{id}")),
-                &origin,
-                now,
-            )?;
+            actor.record(tx, "comment.update", Some(&format!("comment:{id}")), now)?;
             comments::get(tx, id)
         })
         .await?;
@@ -264,22 +247,14 @@ pub async fn delete(
     meta: Meta,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = Actor::User(caller.require(Role::Editor)?.id);
-    let origin = meta.origin();
+    let actor = meta.actor(caller.require(Role::Editor)?.id);
     let id = comment_id(&id)?;
     let now = state.clock.now();
     state
         .db
         .write(move |tx| {
             comments::delete(tx, id)?;
-            audit::record(
-                tx,
-                &actor,
-                "comment.delete",
-                Some(&format!("comment:{id}")),
-                &origin,
-                now,
-            )
+            actor.record(tx, "comment.delete", Some(&format!("comment:{id}")), now)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)

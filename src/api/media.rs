@@ -17,7 +17,6 @@ use crate::content::media::{self, Refusal};
 use crate::db::media::{self as media_db, MediaRow};
 use crate::error::ApiError;
 use crate::http::context::Meta;
-use crate::security::audit::{self, Actor};
 
 /// Served images may not run or load anything, even if a browser were tricked into
 /// rendering one as a document.
@@ -100,7 +99,7 @@ pub async fn upload(
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
-    let (now, origin) = (state.clock.now(), meta.origin());
+    let now = state.clock.now();
     let row = MediaRow {
         sha256: sha,
         extension: kind.extension().into(),
@@ -111,12 +110,10 @@ pub async fn upload(
         .db
         .write(move |tx| {
             let stored = media_db::record(tx, &row, user, now)?;
-            audit::record(
+            meta.actor(user).record(
                 tx,
-                &Actor::User(user),
                 "media.create",
                 Some(&format!("media:{}", stored.sha256)),
-                &origin,
                 now,
             )?;
             Ok(stored)

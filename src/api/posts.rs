@@ -25,7 +25,6 @@ use crate::http::conditional::{self, etag_of_json, json_with_etag};
 use crate::http::context::Meta;
 use crate::http::json::{Json, non_null, nullable};
 use crate::http::pagination::{ListParams, PageQuery, Paginated};
-use crate::security::audit::{self, Actor};
 use crate::validate::Validator;
 
 const MAX_TITLE: usize = 200;
@@ -443,7 +442,6 @@ pub async fn create(
     let author_id = caller.require(Role::Author)?.id;
     let now = state.clock.now();
     let new = body.into_new_post(now).await?;
-    let origin = meta.origin();
     let hook = Revalidation::for_state(&state);
     let record = state
         .db
@@ -451,14 +449,8 @@ pub async fn create(
             let slug = posts::insert(tx, author_id, &new, now)?;
             let created = posts::get(tx, &slug, now)?;
             hook.changed(tx, None, Some(&created), now)?;
-            audit::record(
-                tx,
-                &Actor::User(author_id),
-                "post.create",
-                Some(&format!("post:{slug}")),
-                &origin,
-                now,
-            )?;
+            meta.actor(author_id)
+                .record(tx, "post.create", Some(&format!("post:{slug}")), now)?;
             posts::get(tx, &slug, now)
         })
         .await?;
@@ -485,11 +477,10 @@ pub async fn update(
     headers: HeaderMap,
     Json(body): Json<UpdatePost>,
 ) -> Result<Response, ApiError> {
-    let actor = Actor::User(caller.require(Role::Reader)?.id);
+    let actor = meta.actor(caller.require(Role::Reader)?.id);
     let mut patch = body.into_patch().await?;
     let if_match = conditional::if_match(&headers);
     let now = state.clock.now();
-    let origin = meta.origin();
     let hook = Revalidation::for_state(&state);
     let record = state
         .db
@@ -501,14 +492,7 @@ pub async fn update(
             let slug = posts::update(tx, current.id, &patch, now)?;
             let changed = posts::get(tx, &slug, now)?;
             hook.changed(tx, Some(&current), Some(&changed), now)?;
-            audit::record(
-                tx,
-                &actor,
-                "post.update",
-                Some(&format!("post:{slug}")),
-                &origin,
-                now,
-            )?;
+            actor.record(tx, "post.update", Some(&format!("post:{slug}")), now)?;
             posts::get(tx, &slug, now)
         })
         .await?;
@@ -559,10 +543,9 @@ pub async fn delete(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let actor = Actor::User(caller.require(Role::Reader)?.id);
+    let actor = meta.actor(caller.require(Role::Reader)?.id);
     let if_match = conditional::if_match(&headers);
     let now = state.clock.now();
-    let origin = meta.origin();
     let hook = Revalidation::for_state(&state);
     state
         .db
@@ -572,14 +555,7 @@ pub async fn delete(
             unchanged_since(&current.post, if_match.as_deref())?;
             posts::delete(tx, current.id)?;
             hook.changed(tx, Some(&current), None, now)?;
-            audit::record(
-                tx,
-                &actor,
-                "post.delete",
-                Some(&format!("post:{slug}")),
-                &origin,
-                now,
-            )
+            actor.record(tx, "post.delete", Some(&format!("post:{slug}")), now)
         })
         .await?;
     state.webhooks_wake.notify_one();

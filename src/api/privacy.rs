@@ -8,13 +8,11 @@ use utoipa::ToSchema;
 
 use super::{BadRequest, Conflict, Forbidden, NotFound, Unauthorized, UnsupportedMediaType};
 use crate::app::AppState;
-use crate::auth::{Caller, Role, totp};
-use crate::db::privacy::{self, ErasePosts};
-use crate::db::{StoreError, users};
+use crate::auth::{Caller, Role};
+use crate::db::users;
 use crate::error::ApiError;
 use crate::http::context::Meta;
 use crate::http::json::Json;
-use crate::security::audit::{self, Actor};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -22,16 +20,6 @@ pub struct EraseMe {
     pub password: String,
     /// A TOTP or recovery code, when two-factor sign-in is on.
     pub code: Option<String>,
-}
-
-async fn export_of(state: &AppState, user_id: i64) -> Result<axum::Json<Value>, ApiError> {
-    let now = state.clock.now();
-    Ok(axum::Json(
-        state
-            .db
-            .read(move |c| privacy::export(c, user_id, now))
-            .await?,
-    ))
 }
 
 /// Everything stored about the caller, as one JSON document.
@@ -43,7 +31,7 @@ pub async fn export_me(
     caller: Caller,
 ) -> Result<axum::Json<Value>, ApiError> {
     let id = caller.require(Role::Reader)?.id;
-    export_of(&state, id).await
+    Ok(axum::Json(state.accounts().export(id).await?))
 }
 
 /// Everything stored about a user (admins).
@@ -57,69 +45,9 @@ pub async fn export_user(
     Path(username): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     caller.require(Role::Admin)?;
-    let user = state
-        .db
-        .read(move |c| users::by_username(c, &username))
-        .await?;
-    export_of(&state, user.id).await
-}
-
-/// Erases a user in one transaction, with an audit record of the erasure itself, then folds
-/// the WAL so no copy of the erased rows lingers (with `secure_delete` the freed pages are
-/// zeroed too).
-async fn erase(
-    state: &AppState,
-    meta: &Meta,
-    user_id: i64,
-    actor: Option<String>,
-) -> Result<(), ApiError> {
-    let now = state.clock.now();
-    let posts = if state.config.privacy.erase_posts == "delete" {
-        ErasePosts::Delete
-    } else {
-        ErasePosts::Reassign
-    };
-    let origin = meta.origin();
-    let (pseudonym, ended) = state
-        .db
-        .write(move |tx| {
-            let user = users::by_id(tx, user_id)?;
-            if user.role == Role::Admin
-                && user.active
-                && users::other_active_admins(tx, user_id)? == 0
-            {
-                return Err(StoreError::Conflict(
-                    "This is the last active admin: make another admin first".into(),
-                ));
-            }
-            let ended: Vec<String> = tx
-                .prepare("SELECT id FROM sessions WHERE user_id = ?1")?
-                .query_map([user_id], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let (pseudonym, _) = privacy::erase(tx, user_id, posts, now)?;
-            let actor = Actor::Named(actor.unwrap_or_else(|| pseudonym.clone()));
-            // The erasure is recorded, without the origin's address (it could identify them).
-            let origin = audit::Origin {
-                ip: None,
-                request_id: origin.request_id,
-            };
-            audit::record(
-                tx,
-                &actor,
-                "user.erase",
-                Some(&format!("user:{pseudonym}")),
-                &origin,
-                now,
-            )?;
-            Ok((pseudonym, ended))
-        })
-        .await?;
-    state.revocations.sessions_revoked(ended);
-    if let Err(err) = state.db.checkpoint().await {
-        tracing::warn!(error = %err, "checkpoint after an erasure failed");
-    }
-    tracing::info!(user = %pseudonym, "erased a user's personal data");
-    Ok(())
+    let accounts = state.accounts();
+    let user = accounts.by_username(&username).await?;
+    Ok(axum::Json(accounts.export(user.id).await?))
 }
 
 /// Erase the caller's account: posts are reassigned to a "former author" (or deleted, by
@@ -136,38 +64,12 @@ pub async fn erase_me(
     Json(body): Json<EraseMe>,
 ) -> Result<StatusCode, ApiError> {
     let id = caller.require(Role::Reader)?.id;
+    let accounts = state.accounts();
     let user = state.db.read(move |c| users::by_id(c, id)).await?;
-    if !state
-        .passwords
-        .verify(Some(user.password_hash.clone()), body.password)
-        .await?
-    {
-        return Err(ApiError::field("password", "The password is wrong"));
-    }
-    if user.totp_enabled {
-        let code = body.code.as_deref().unwrap_or("");
-        let secret = user
-            .totp_secret
-            .as_deref()
-            .and_then(|s| state.sealer.open(s));
-        let ok = match secret {
-            Some(secret) if !totp::looks_like_recovery_code(code) => {
-                totp::verify(&secret, code, state.clock.now(), user.totp_last_step).is_some()
-            }
-            _ => {
-                let hash = totp::recovery_hash(code);
-                let now = state.clock.now();
-                state
-                    .db
-                    .write(move |tx| users::use_recovery_code(tx, id, &hash, now))
-                    .await?
-            }
-        };
-        if !ok {
-            return Err(ApiError::InvalidMfaCode);
-        }
-    }
-    erase(&state, &meta, id, None).await?;
+    accounts
+        .reauthenticate(&user, body.password, body.code.as_deref())
+        .await?;
+    accounts.erase(&meta.actor(id), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -183,15 +85,8 @@ pub async fn erase_user(
     Path(username): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let admin = caller.require(Role::Admin)?.id;
-    let (target, admin_name) = state
-        .db
-        .read(move |c| {
-            Ok((
-                users::by_username(c, &username)?,
-                users::by_id(c, admin)?.username,
-            ))
-        })
-        .await?;
-    erase(&state, &meta, target.id, Some(admin_name)).await?;
+    let accounts = state.accounts();
+    let target = accounts.by_username(&username).await?;
+    accounts.erase(&meta.actor(admin), target.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

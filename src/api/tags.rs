@@ -20,7 +20,6 @@ use crate::http::conditional::json_with_etag;
 use crate::http::context::Meta;
 use crate::http::json::Json;
 use crate::http::pagination::{ListParams, PageQuery, Paginated};
-use crate::security::audit::{self, Actor};
 use crate::validate::Validator;
 
 #[derive(Deserialize, ToSchema)]
@@ -80,8 +79,7 @@ pub async fn create(
     meta: Meta,
     Json(body): Json<CreateTag>,
 ) -> Result<Response, ApiError> {
-    let actor = Actor::User(caller.require(Role::Editor)?.id);
-    let origin = meta.origin();
+    let actor = meta.actor(caller.require(Role::Editor)?.id);
     let mut v = Validator::new();
     v.text("name", &body.name, 100);
     let slug = body.slug.clone().unwrap_or_else(|| slugify(&body.name));
@@ -94,14 +92,7 @@ pub async fn create(
         .db
         .write(move |tx| {
             taxonomy::insert_tag(tx, &slug, &body.name, now)?;
-            audit::record(
-                tx,
-                &actor,
-                "tag.create",
-                Some(&format!("tag:{slug}")),
-                &origin,
-                now,
-            )?;
+            actor.record(tx, "tag.create", Some(&format!("tag:{slug}")), now)?;
             taxonomy::get_tag(tx, &slug, now)
         })
         .await?;
@@ -120,21 +111,13 @@ pub async fn delete(
     meta: Meta,
     Path(slug): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = Actor::User(caller.require(Role::Editor)?.id);
-    let origin = meta.origin();
+    let actor = meta.actor(caller.require(Role::Editor)?.id);
     let now = state.clock.now();
     state
         .db
         .write(move |tx| {
             taxonomy::delete_tag(tx, &slug)?;
-            audit::record(
-                tx,
-                &actor,
-                "tag.delete",
-                Some(&format!("tag:{slug}")),
-                &origin,
-                now,
-            )
+            actor.record(tx, "tag.delete", Some(&format!("tag:{slug}")), now)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -12,7 +12,6 @@ use crate::db::users;
 use crate::error::ApiError;
 use crate::http::context::Meta;
 use crate::http::json::Json;
-use crate::security::audit::{self, Actor};
 
 #[derive(Serialize, ToSchema)]
 pub struct TotpSetup {
@@ -100,17 +99,14 @@ pub async fn confirm(
     let step = totp::verify(&secret, &body.code, now, None).ok_or(ApiError::InvalidMfaCode)?;
     let codes = totp::new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_hash(c)).collect();
-    let origin = meta.origin();
     state
         .db
         .write(move |tx| {
             users::enable_totp(tx, id, step, &hashes, now)?;
-            audit::record(
+            meta.actor(id).record(
                 tx,
-                &Actor::User(id),
                 "auth.totp_enable",
                 Some(&format!("user:{}", user.username)),
-                &origin,
                 now,
             )
         })
@@ -141,17 +137,14 @@ pub async fn disable(
         return Err(ApiError::field("password", "The password is wrong"));
     }
     let now = state.clock.now();
-    let origin = meta.origin();
     state
         .db
         .write(move |tx| {
             users::disable_totp(tx, id, now)?;
-            audit::record(
+            meta.actor(id).record(
                 tx,
-                &Actor::User(id),
                 "auth.totp_disable",
                 Some(&format!("user:{}", user.username)),
-                &origin,
                 now,
             )
         })

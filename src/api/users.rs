@@ -8,17 +8,16 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::account::Account;
-use super::auth::create_account;
 use super::{BadRequest, Conflict, Forbidden, NotFound, Unauthorized, UnsupportedMediaType};
+use crate::accounts::{AccountChange, NewAccount};
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
-use crate::db::{StoreError, sessions, users};
+use crate::db::users;
 use crate::error::ApiError;
 use crate::http::context::Meta;
 use crate::http::json::{Json, non_null};
 use crate::http::pagination::{ListParams, PageQuery, Paginated};
-use crate::security::audit::{self, Actor, AuditItem};
-use crate::validate::Validator;
+use crate::security::audit::{self, AuditItem};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -84,22 +83,19 @@ pub async fn create(
     Json(body): Json<CreateUser>,
 ) -> Result<Response, ApiError> {
     let admin = caller.require(Role::Admin)?.id;
-    let request = super::auth::AccountRequest {
+    let account = NewAccount {
         username: body.username,
         email: body.email,
         password: body.password,
         display_name: body.display_name,
         role: body.role,
     };
-    let account = create_account(&state, &meta, Some(admin), request).await?;
-    let location = format!(
-        "/api/v1/users/{}",
-        super::posts::urlencode(&account.username)
-    );
+    let user = state.accounts().create(&meta.actor(admin), account).await?;
+    let location = format!("/api/v1/users/{}", super::posts::urlencode(&user.username));
     Ok((
         StatusCode::CREATED,
         [(LOCATION, location)],
-        axum::Json(account),
+        axum::Json(Account::from(user)),
     )
         .into_response())
 }
@@ -140,50 +136,15 @@ pub async fn update(
     Json(body): Json<UpdateUser>,
 ) -> Result<axum::Json<Account>, ApiError> {
     let admin = caller.require(Role::Admin)?.id;
-    let mut v = Validator::new();
-    if let Some(name) = &body.display_name {
-        v.text("display_name", name, 100);
-    }
-    v.finish()?;
-    let now = state.clock.now();
-    let origin = meta.origin();
-    let (user, ended) = state
-        .db
-        .write(move |tx| {
-            let target = users::by_username(tx, &username)?;
-            let loses_admin = target.role == Role::Admin
-                && target.active
-                && (body.role.is_some_and(|r| r != Role::Admin) || body.active == Some(false));
-            if loses_admin && users::other_active_admins(tx, target.id)? == 0 {
-                return Err(StoreError::Conflict(
-                    "This is the last active admin: make another admin first".into(),
-                ));
-            }
-            let changed = users::admin_update(
-                tx,
-                target.id,
-                body.role,
-                body.active,
-                body.display_name.as_deref(),
-                now,
-            )?;
-            let ended = if changed {
-                sessions::revoke_all_for_user(tx, target.id, None, now)?
-            } else {
-                Vec::new()
-            };
-            audit::record(
-                tx,
-                &Actor::User(admin),
-                "user.update",
-                Some(&format!("user:{}", target.username)),
-                &origin,
-                now,
-            )?;
-            Ok((users::by_id(tx, target.id)?, ended))
-        })
+    let change = AccountChange {
+        role: body.role,
+        active: body.active,
+        display_name: body.display_name,
+    };
+    let user = state
+        .accounts()
+        .change(&meta.actor(admin), &username, change)
         .await?;
-    state.revocations.sessions_revoked(ended);
     Ok(axum::Json(user.into()))
 }
 

@@ -11,7 +11,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
-use crate::error::ApiError;
+use crate::domain::Error;
 
 /// OWASP's argon2id recommendation: 19 MiB of memory, 2 passes, 1 lane.
 const MEMORY_KIB: u32 = 19 * 1024;
@@ -70,18 +70,18 @@ impl Passwords {
         })
     }
 
-    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
-        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
+    pub async fn hash(&self, password: String) -> Result<String, Error> {
+        let _permit = self.permits.acquire().await.map_err(internal)?;
         tokio::task::spawn_blocking(move || hash_blocking(&password))
             .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::Internal)
+            .map_err(internal)?
+            .map_err(Error::Internal)
     }
 
     /// Verifies `password` against `hash`, or against the dummy hash when there is no user, so
     /// both cases take the same time. Returns false for `None`.
-    pub async fn verify(&self, hash: Option<String>, password: String) -> Result<bool, ApiError> {
-        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
+    pub async fn verify(&self, hash: Option<String>, password: String) -> Result<bool, Error> {
+        let _permit = self.permits.acquire().await.map_err(internal)?;
         let dummy = self.dummy_hash.clone();
         tokio::task::spawn_blocking(move || match hash {
             Some(hash) => verify_blocking(&hash, &password),
@@ -91,8 +91,12 @@ impl Passwords {
             }
         })
         .await
-        .map_err(ApiError::internal)
+        .map_err(internal)
     }
+}
+
+fn internal(err: impl Into<anyhow::Error>) -> Error {
+    Error::Internal(err.into())
 }
 
 #[cfg(test)]

@@ -1,14 +1,16 @@
 //! `blogd backup` and `blogd restore`: through the running server's admin socket when there is
-//! one (it owns the database), else on the files.
+//! one (it owns the database), else on the files. Long work shows its progress.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
-use super::small_runtime;
+use super::local::{Local, running_server};
+use crate::admin::client::AdminClient;
+use crate::admin::views::{BackupsView, FileRequest, Pruned, Restored};
 use crate::config::Config;
-use crate::db::Db;
+use crate::ops::backup::{BackupInfo, Backups};
 
 #[derive(Subcommand, Debug)]
 pub enum BackupCommand {
@@ -27,7 +29,7 @@ pub enum BackupCommand {
     Prune,
 }
 
-fn print_backup(b: &crate::ops::backup::BackupInfo) {
+fn print_backup(b: &BackupInfo) {
     println!(
         "{:<28} {:>10} {:<22} {} media, schema {}",
         b.file,
@@ -39,75 +41,80 @@ fn print_backup(b: &crate::ops::backup::BackupInfo) {
 }
 
 pub fn run(config: &Config, command: &BackupCommand) -> anyhow::Result<()> {
-    use crate::admin::client::AdminClient;
-    use crate::ops::backup::{BackupInfo, Backups};
-    let runtime = small_runtime()?;
-    let client = AdminClient::new(&crate::admin::socket_path(config));
-    let live = runtime.block_on(client.is_up());
     let backups = Backups::new(config);
-    let now = crate::clock::Clock::default().now();
-    match (command, live) {
-        (BackupCommand::Now, true) => {
-            let info: BackupInfo = runtime.block_on(async {
-                let patient = client.patient();
-                let job =
-                    tokio::spawn(
-                        async move { patient.post::<BackupInfo>("/v1/backups", None).await },
-                    );
-                while !job.is_finished() {
-                    if let Ok(view) = client.get::<serde_json::Value>("/v1/backups").await
-                        && let Some(p) = view["running"].as_object()
-                    {
-                        let (done, total) = (
-                            p["pages_done"].as_u64().unwrap_or(0),
-                            p["pages_total"].as_u64().unwrap_or(1).max(1),
-                        );
-                        eprint!("\rbacking up: {:>3}%", done * 100 / total);
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                }
-                eprintln!();
-                job.await?.map_err(anyhow::Error::from)
-            })?;
-            println!("{}", backups.dir().join(&info.file).display());
-        }
-        (BackupCommand::Now, false) => {
-            crate::app::ensure_data_dir(config)?;
-            Db::open(&config.database_path())?;
-            let info = backups.create(now, |p| {
-                eprint!(
-                    "\rbacking up: {:>3}%",
-                    p.pages_done * 100 / p.pages_total.max(1)
-                )
-            })?;
-            eprintln!();
-            println!("{}", backups.dir().join(&info.file).display());
-        }
-        (BackupCommand::List, _) => {
+    match command {
+        BackupCommand::List => {
             let list = backups.list();
             if list.is_empty() {
                 println!("no backups in {}", backups.dir().display());
             }
-            for b in &list {
-                print_backup(b);
-            }
+            list.iter().for_each(print_backup);
         }
-        (BackupCommand::Verify { file, identity }, _) => {
+        BackupCommand::Verify { file, identity } => {
             let info = backups
                 .verify(&backups.locate(file), identity.as_deref())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             print!("ok: ");
             print_backup(&info);
         }
-        (BackupCommand::Prune, true) => {
-            let v: serde_json::Value = runtime.block_on(client.post("/v1/backups/prune", None))?;
-            println!("removed {}", v["removed"].as_array().map_or(0, Vec::len));
+        BackupCommand::Now => {
+            let info = super::small_runtime()?.block_on(backup_now(config))?;
+            println!("{}", backups.dir().join(&info.file).display());
         }
-        (BackupCommand::Prune, false) => {
-            println!("removed {}", backups.prune()?.len());
+        BackupCommand::Prune => {
+            let removed = super::small_runtime()?.block_on(async {
+                match running_server(config).await {
+                    Some(server) => Ok(server
+                        .post::<Pruned>("/v1/backups/prune", None)
+                        .await?
+                        .removed),
+                    None => {
+                        let local = Local::open(config)?;
+                        anyhow::Ok(local.operations().prune(&local.actor()).await?)
+                    }
+                }
+            })?;
+            println!("removed {}", removed.len());
         }
     }
     Ok(())
+}
+
+async fn backup_now(config: &Config) -> anyhow::Result<BackupInfo> {
+    if let Some(server) = running_server(config).await {
+        let patient = server.patient();
+        let job =
+            tokio::spawn(async move { patient.post::<BackupInfo>("/v1/backups", None).await });
+        while !job.is_finished() {
+            show_progress(&server).await;
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        eprintln!();
+        return Ok(job.await??);
+    }
+    let local = Local::open(config)?;
+    let info = local
+        .operations()
+        .backup_now(&local.actor(), |p| {
+            eprint!(
+                "\rbacking up: {:>3}%",
+                p.pages_done * 100 / p.pages_total.max(1)
+            )
+        })
+        .await?;
+    eprintln!();
+    Ok(info)
+}
+
+async fn show_progress(server: &AdminClient) {
+    if let Ok(view) = server.get::<BackupsView>("/v1/backups").await
+        && let Some(p) = view.running
+    {
+        eprint!(
+            "\rbacking up: {:>3}%",
+            p.pages_done * 100 / p.pages_total.max(1)
+        );
+    }
 }
 
 pub fn restore(
@@ -116,8 +123,7 @@ pub fn restore(
     yes: bool,
     identity: Option<&Path>,
 ) -> anyhow::Result<()> {
-    use crate::admin::client::AdminClient;
-    let backups = crate::ops::backup::Backups::new(config);
+    let backups = Backups::new(config);
     let path = backups.locate(file);
     let info = backups
         .verify(&path, identity)
@@ -135,26 +141,34 @@ pub fn restore(
             anyhow::bail!("not confirmed; nothing was changed");
         }
     }
-    let runtime = small_runtime()?;
-    let client = AdminClient::new(&crate::admin::socket_path(config));
-    if runtime.block_on(client.is_up()) {
-        let v: serde_json::Value = runtime.block_on(client.patient().post(
-            "/v1/backups/restore",
-            Some(serde_json::json!({"file": path.display().to_string(), "identity": identity.map(|i| i.display().to_string())})),
-        ))?;
-        println!(
-            "restored {} into the running server; the data before is in {}",
-            info.file,
-            v["pre_restore_backup"]["file"].as_str().unwrap_or("?")
-        );
-    } else {
-        let db = Db::open(&config.database_path())?;
-        let now = crate::clock::Clock::default().now();
-        let before = backups.restore(&db, &path, identity, now, |_| {})?;
-        println!(
-            "restored {}; the data before is in {}",
-            info.file, before.file
-        );
-    }
-    Ok(())
+    super::small_runtime()?.block_on(async {
+        let request = FileRequest {
+            file: path.display().to_string(),
+            identity: identity.map(|i| i.display().to_string()),
+        };
+        match running_server(config).await {
+            Some(server) => {
+                let restored: Restored = server
+                    .patient()
+                    .send("POST", "/v1/backups/restore", &request)
+                    .await?;
+                println!(
+                    "restored {} into the running server; the data before is in {}",
+                    info.file, restored.pre_restore_backup.file
+                );
+            }
+            None => {
+                let local = Local::open(config)?;
+                let before = local
+                    .operations()
+                    .restore(&local.actor(), &request.file, identity)
+                    .await?;
+                println!(
+                    "restored {}; the data before is in {}",
+                    info.file, before.file
+                );
+            }
+        }
+        anyhow::Ok(())
+    })
 }

@@ -6,6 +6,7 @@ mod alerts;
 mod audit;
 mod backup;
 mod config;
+mod local;
 mod rotate;
 mod serve;
 mod tls;
@@ -114,9 +115,19 @@ pub fn main() -> ExitCode {
                 eprintln!("{config_error}");
                 return ExitCode::from(2);
             }
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", explain(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A failure in the shell's words: the rule's own message, whether the rule ran here or in
+/// the running server (whose socket answers carry the same message).
+fn explain(err: &anyhow::Error) -> String {
+    use crate::admin::client::ClientError;
+    match err.downcast_ref::<ClientError>() {
+        Some(ClientError::Api(_, message)) => message.clone(),
+        _ => format!("{err:#}"),
     }
 }
 

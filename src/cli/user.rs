@@ -1,13 +1,15 @@
-//! `blogd user`: accounts from the shell.
+//! `blogd user`: accounts from the shell, under the same rules as the API (names, password
+//! policy, the last-admin guard, ended sessions, an audit record naming `cli`).
 
 use std::io::IsTerminal;
 
 use clap::Subcommand;
 
-use crate::auth::{Role, password, policy};
+use super::local::{Local, running_server};
+use crate::accounts::{AccountChange, NewAccount};
+use crate::admin::views::{CreateUserRequest, PasswordRequest, UserView};
+use crate::auth::Role;
 use crate::config::Config;
-use crate::db::{Db, StoreError, sessions, users};
-use crate::validate::Validator;
 
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
@@ -28,7 +30,7 @@ pub enum UserCommand {
     },
     /// List accounts.
     List,
-    /// Change an account's role.
+    /// Change an account's role; every session of the account ends.
     SetRole {
         username: String,
         #[arg(value_parser = parse_role)]
@@ -43,6 +45,8 @@ pub enum UserCommand {
     },
     /// Deactivate an account: it can no longer sign in, and every session ends.
     Deactivate { username: String },
+    /// Activate a deactivated account again.
+    Activate { username: String },
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -50,129 +54,157 @@ fn parse_role(text: &str) -> Result<Role, String> {
         .ok_or_else(|| format!("`{text}` is not a role (admin, editor, author, reader)"))
 }
 
-/// The password for create / reset: from stdin, or generated and printed once.
-fn obtain_password(
-    from_stdin: bool,
-    username: &str,
-    email: &str,
-) -> anyhow::Result<(String, bool)> {
+pub fn run(config: &Config, command: &UserCommand) -> anyhow::Result<()> {
+    let runtime = super::small_runtime()?;
+    runtime.block_on(async {
+        match command {
+            UserCommand::Create {
+                username,
+                email,
+                role,
+                display_name,
+                password_stdin,
+            } => {
+                let (password, generated) = obtain_password(*password_stdin)?;
+                let request = CreateUserRequest {
+                    username: username.clone(),
+                    email: email.clone(),
+                    password: password.clone(),
+                    role: *role,
+                    display_name: display_name.clone(),
+                };
+                create(config, request).await?;
+                println!("created {role} {username}");
+                if generated {
+                    println!("password: {password}");
+                }
+            }
+            UserCommand::List => print_users(&list(config).await?),
+            UserCommand::SetRole { username, role } => {
+                let change = AccountChange {
+                    role: Some(*role),
+                    ..AccountChange::default()
+                };
+                change_user(config, username, change).await?;
+                println!("{username} is now {role}; every session ended");
+            }
+            UserCommand::ResetPassword {
+                username,
+                password_stdin,
+            } => {
+                let (password, generated) = obtain_password(*password_stdin)?;
+                reset_password(config, username, password.clone()).await?;
+                println!("password of {username} changed; every session ended");
+                if generated {
+                    println!("password: {password}");
+                }
+            }
+            UserCommand::Deactivate { username } | UserCommand::Activate { username } => {
+                let active = matches!(command, UserCommand::Activate { .. });
+                let change = AccountChange {
+                    active: Some(active),
+                    ..AccountChange::default()
+                };
+                change_user(config, username, change).await?;
+                if active {
+                    println!("{username} activated");
+                } else {
+                    println!("{username} deactivated; every session ended");
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+async fn create(config: &Config, r: CreateUserRequest) -> anyhow::Result<()> {
+    if let Some(server) = running_server(config).await {
+        server.send::<_, UserView>("POST", "/v1/users", &r).await?;
+        return Ok(());
+    }
+    let local = Local::open(config)?;
+    let account = NewAccount {
+        username: r.username,
+        email: r.email,
+        password: r.password,
+        display_name: r.display_name,
+        role: r.role,
+    };
+    local.accounts().create(&local.actor(), account).await?;
+    Ok(())
+}
+
+async fn list(config: &Config) -> anyhow::Result<Vec<UserView>> {
+    if let Some(server) = running_server(config).await {
+        return Ok(server.get("/v1/users").await?);
+    }
+    let local = Local::open(config)?;
+    let rows = local.db.read(crate::db::users::list).await?;
+    Ok(rows.into_iter().map(UserView::from).collect())
+}
+
+async fn change_user(config: &Config, username: &str, change: AccountChange) -> anyhow::Result<()> {
+    if let Some(server) = running_server(config).await {
+        let path = format!("/v1/users/{}", urlencode(username));
+        server.send::<_, UserView>("PATCH", &path, &change).await?;
+        return Ok(());
+    }
+    let local = Local::open(config)?;
+    local
+        .accounts()
+        .change(&local.actor(), username, change)
+        .await?;
+    Ok(())
+}
+
+async fn reset_password(config: &Config, username: &str, password: String) -> anyhow::Result<()> {
+    if let Some(server) = running_server(config).await {
+        let path = format!("/v1/users/{}/password", urlencode(username));
+        server
+            .send::<_, ()>("POST", &path, &PasswordRequest { password })
+            .await?;
+        return Ok(());
+    }
+    let local = Local::open(config)?;
+    local
+        .accounts()
+        .reset_password(&local.actor(), username, password)
+        .await?;
+    Ok(())
+}
+
+fn print_users(users: &[UserView]) {
+    println!(
+        "{:<6} {:<24} {:<32} {:<8} {:<7} LAST LOGIN",
+        "ID", "USERNAME", "EMAIL", "ROLE", "ACTIVE"
+    );
+    for u in users {
+        let last = u
+            .last_login_at
+            .map(crate::clock::rfc3339)
+            .unwrap_or_else(|| "never".into());
+        let active = if u.active { "yes" } else { "no" };
+        println!(
+            "{:<6} {:<24} {:<32} {:<8} {:<7} {last}",
+            u.id, u.username, u.email, u.role, active
+        );
+    }
+}
+
+/// The password for create / reset: from stdin, or generated (and printed once by the caller).
+/// The policy is checked by the rule itself, wherever it runs.
+fn obtain_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     if from_stdin {
         if std::io::stdin().is_terminal() {
             eprintln!("Password (input is shown; prefer piping it in):");
         }
-        let password = super::read_line()?;
-        policy::check_password(&password, username, email)
-            .map_err(|why| anyhow::anyhow!("password refused: {why}"))?;
-        Ok((password, false))
+        Ok((super::read_line()?, false))
     } else {
         Ok((crate::secrets::random_hex(12), true))
     }
 }
 
-/// A store error for a named user, as the shell should read it.
-fn not_found(username: &str) -> impl Fn(StoreError) -> anyhow::Error + '_ {
-    move |e| match e {
-        StoreError::NotFound => anyhow::anyhow!("no user named {username}"),
-        other => anyhow::anyhow!(other),
-    }
-}
-
-pub fn run(config: &Config, command: &UserCommand) -> anyhow::Result<()> {
-    crate::app::ensure_data_dir(config)?;
-    let db = Db::open(&config.database_path())?;
-    let now = crate::clock::Clock::default().now();
-    match command {
-        UserCommand::Create {
-            username,
-            email,
-            role,
-            display_name,
-            password_stdin,
-        } => {
-            let mut v = Validator::new();
-            v.username("username", username);
-            v.email("email", email);
-            if let Err(crate::error::ApiError::Validation(details)) = v.finish() {
-                let problems: Vec<String> = details
-                    .iter()
-                    .map(|(k, m)| format!("{k}: {}", m.join("; ")))
-                    .collect();
-                anyhow::bail!("{}", problems.join(", "));
-            }
-            let (password, generated) = obtain_password(*password_stdin, username, email)?;
-            let hash = password::hash_blocking(&password)?;
-            let new = users::NewUser {
-                username: username.clone(),
-                email: email.clone(),
-                display_name: display_name.clone().unwrap_or_else(|| username.clone()),
-                password_hash: hash,
-                role: *role,
-            };
-            db.write_blocking(|tx| users::insert(tx, &new, now))
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("created {role} {username}");
-            if generated {
-                println!("password: {password}");
-            }
-        }
-        UserCommand::List => {
-            let rows = db.read_blocking(users::list)?;
-            println!(
-                "{:<6} {:<24} {:<32} {:<8} {:<7} LAST LOGIN",
-                "ID", "USERNAME", "EMAIL", "ROLE", "ACTIVE"
-            );
-            for u in rows {
-                println!(
-                    "{:<6} {:<24} {:<32} {:<8} {:<7} {}",
-                    u.id,
-                    u.username,
-                    u.email,
-                    u.role,
-                    if u.active { "yes" } else { "no" },
-                    u.last_login_at
-                        .map(crate::clock::rfc3339)
-                        .unwrap_or_else(|| "never".into())
-                );
-            }
-        }
-        UserCommand::SetRole { username, role } => {
-            db.write_blocking(|tx| {
-                users::set_role(tx, username, *role, now)?;
-                let user = users::by_username(tx, username)?;
-                // Tokens carry the role: end sessions so the new role applies at once.
-                sessions::revoke_all_for_user(tx, user.id, None, now).map(drop)
-            })
-            .map_err(not_found(username))?;
-            println!("{username} is now {role}");
-        }
-        UserCommand::ResetPassword {
-            username,
-            password_stdin,
-        } => {
-            let user = db
-                .read_blocking(|c| users::by_username(c, username))
-                .map_err(not_found(username))?;
-            let (password, generated) =
-                obtain_password(*password_stdin, &user.username, &user.email)?;
-            let hash = password::hash_blocking(&password)?;
-            db.write_blocking(|tx| {
-                let id = users::set_password(tx, username, &hash, now)?;
-                sessions::revoke_all_for_user(tx, id, None, now).map(drop)
-            })
-            .map_err(not_found(username))?;
-            println!("password of {username} changed; every session ended");
-            if generated {
-                println!("password: {password}");
-            }
-        }
-        UserCommand::Deactivate { username } => {
-            db.write_blocking(|tx| {
-                let id = users::set_active(tx, username, false, now)?;
-                sessions::revoke_all_for_user(tx, id, None, now).map(drop)
-            })
-            .map_err(not_found(username))?;
-            println!("{username} deactivated; every session ended");
-        }
-    }
-    Ok(())
+/// Percent-encodes a path segment of a socket call.
+fn urlencode(segment: &str) -> String {
+    form_urlencoded::byte_serialize(segment.as_bytes()).collect()
 }

@@ -2,8 +2,10 @@
 
 use clap::Subcommand;
 
+use super::local::{Local, running_server};
+use crate::admin::views::Retried;
 use crate::config::Config;
-use crate::db::{Db, StoreError, outbox};
+use crate::db::outbox::{self, Delivery};
 
 #[derive(Subcommand, Debug)]
 pub enum WebhooksCommand {
@@ -17,36 +19,56 @@ pub enum WebhooksCommand {
 }
 
 pub fn run(config: &Config, command: &WebhooksCommand) -> anyhow::Result<()> {
-    let db = Db::open(&config.database_path())?;
-    match command {
-        WebhooksCommand::List { status } => {
-            let rows = db.read_blocking(|c| outbox::list(c, status.as_deref(), 100))?;
-            println!(
-                "{:<6} {:<16} {:<16} {:<10} {:<6} {:<22} SLUG OR RULE / LAST ERROR",
-                "ID", "CHANNEL", "EVENT", "STATUS", "TRIES", "NEXT TRY"
-            );
-            for d in rows {
-                let next = if d.status == "pending" {
-                    crate::clock::rfc3339(d.next_attempt_at)
-                } else {
-                    "-".into()
-                };
-                let error = d.last_error.map(|e| format!(" ({e})")).unwrap_or_default();
-                println!(
-                    "{:<6} {:<16} {:<16} {:<10} {:<6} {:<22} {}{error}",
-                    d.id, d.channel, d.event, d.status, d.attempts, next, d.slug,
-                );
+    super::small_runtime()?.block_on(async {
+        match command {
+            WebhooksCommand::List { status } => {
+                let local = Local::open(config)?;
+                let status = status.clone();
+                let rows = local
+                    .db
+                    .read(move |c| outbox::list(c, status.as_deref(), 100))
+                    .await?;
+                print_deliveries(&rows);
             }
+            WebhooksCommand::Retry { id } => match running_server(config).await {
+                Some(server) => {
+                    let path = format!("/v1/webhooks/{id}/retry");
+                    server.post::<Retried>(&path, None).await?;
+                    println!("delivery {id} is due now; the running server sends it at once");
+                }
+                None => {
+                    let local = Local::open(config)?;
+                    local
+                        .operations()
+                        .retry_delivery(&local.actor(), *id)
+                        .await?;
+                    println!("delivery {id} is due now; the server sends it when it runs");
+                }
+            },
         }
-        WebhooksCommand::Retry { id } => {
-            let now = crate::clock::Clock::default().now();
-            db.write_blocking(|tx| outbox::retry(tx, *id, now))
-                .map_err(|e| match e {
-                    StoreError::NotFound => anyhow::anyhow!("no pending or dead delivery {id}"),
-                    other => anyhow::anyhow!(other),
-                })?;
-            println!("delivery {id} is due now; a running server sends it within seconds");
-        }
+        anyhow::Ok(())
+    })
+}
+
+fn print_deliveries(rows: &[Delivery]) {
+    println!(
+        "{:<6} {:<16} {:<16} {:<10} {:<6} {:<22} SLUG OR RULE / LAST ERROR",
+        "ID", "CHANNEL", "EVENT", "STATUS", "TRIES", "NEXT TRY"
+    );
+    for d in rows {
+        let next = if d.status == "pending" {
+            crate::clock::rfc3339(d.next_attempt_at)
+        } else {
+            "-".into()
+        };
+        let error = d
+            .last_error
+            .as_ref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        println!(
+            "{:<6} {:<16} {:<16} {:<10} {:<6} {:<22} {}{error}",
+            d.id, d.channel, d.event, d.status, d.attempts, next, d.slug,
+        );
     }
-    Ok(())
 }

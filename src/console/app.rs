@@ -5,7 +5,8 @@
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use serde_json::Value;
+
+use crate::admin::views::{BackupsView, EventView, RotationView, StatusView, ThrottleView};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -54,12 +55,12 @@ pub enum Command {
 /// What the worker learnt.
 #[derive(Debug, Clone)]
 pub enum Update {
-    Status(Value),
-    Throttle(Value),
-    Backups(Value),
-    Rotation(Value),
-    Events(Vec<Value>),
-    Event(Value),
+    Status(Box<StatusView>),
+    Throttle(ThrottleView),
+    Backups(BackupsView),
+    Rotation(RotationView),
+    Events(Vec<EventView>),
+    Event(EventView),
     Disconnected(String),
     Done(Result<String, String>),
 }
@@ -91,17 +92,18 @@ pub struct App {
     pub tab: Tab,
     pub connected: bool,
     pub last_error: Option<String>,
-    pub status: Value,
-    pub throttle: Value,
-    pub backups: Value,
-    pub rotation: Value,
+    /// None until the server first answered.
+    pub status: Option<Box<StatusView>>,
+    pub throttle: ThrottleView,
+    pub backups: BackupsView,
+    pub rotation: Option<RotationView>,
     /// Newest first, at most 500.
-    pub events: Vec<Value>,
+    pub events: Vec<EventView>,
     pub selected: [usize; 5],
     pub filter: String,
     pub filtering: bool,
     pub prompt: Option<Prompt>,
-    pub detail: Option<Value>,
+    pub detail: Option<EventView>,
     pub help: bool,
     pub message: Option<(String, Instant)>,
     pub busy: Option<String>,
@@ -119,10 +121,10 @@ impl App {
             tab: Tab::Overview,
             connected: false,
             last_error: None,
-            status: Value::Null,
-            throttle: Value::Null,
-            backups: Value::Null,
-            rotation: Value::Null,
+            status: None,
+            throttle: ThrottleView::default(),
+            backups: BackupsView::default(),
+            rotation: None,
             events: Vec::new(),
             selected: [0; 5],
             filter: String::new(),
@@ -143,11 +145,11 @@ impl App {
             Update::Status(v) => {
                 self.connected = true;
                 self.last_error = None;
-                self.status = v;
+                self.status = Some(v);
             }
             Update::Throttle(v) => self.throttle = v,
             Update::Backups(v) => self.backups = v,
-            Update::Rotation(v) => self.rotation = v,
+            Update::Rotation(v) => self.rotation = Some(v),
             Update::Events(list) => self.events = list.into_iter().take(MAX_EVENTS).collect(),
             Update::Event(e) => {
                 self.events.insert(0, e);
@@ -168,33 +170,23 @@ impl App {
         }
     }
 
-    pub fn bans(&self) -> Vec<&Value> {
-        self.throttle["bans"]
-            .as_array()
-            .map(|a| a.iter().collect())
-            .unwrap_or_default()
+    pub fn bans(&self) -> &[crate::throttle::Ban] {
+        &self.throttle.bans
     }
 
-    pub fn backup_list(&self) -> Vec<&Value> {
-        self.backups["backups"]
-            .as_array()
-            .map(|a| a.iter().collect())
-            .unwrap_or_default()
+    pub fn backup_list(&self) -> &[crate::ops::backup::BackupInfo] {
+        &self.backups.backups
     }
 
     /// Security events matching the filter (a kind or an address, as typed).
-    pub fn visible_events(&self) -> Vec<&Value> {
+    pub fn visible_events(&self) -> Vec<&EventView> {
         let needle = self.filter.to_lowercase();
         self.events
             .iter()
             .filter(|e| {
                 needle.is_empty()
-                    || e["kind"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_lowercase()
-                        .contains(&needle)
-                    || e["ip"].as_str().unwrap_or("").contains(&needle)
+                    || e.kind.to_lowercase().contains(&needle)
+                    || e.ip.as_deref().unwrap_or("").contains(&needle)
             })
             .collect()
     }
@@ -276,7 +268,7 @@ impl App {
         let selected = self.selection();
         match (self.tab, key.code) {
             (Tab::Throttle, KeyCode::Char('u')) => {
-                let ip = self.bans().get(selected)?["ip"].as_str()?.to_string();
+                let ip = self.bans().get(selected)?.ip.to_string();
                 self.busy = Some(format!("lifting the ban on {ip}"));
                 Some(Command::Unban(ip))
             }
@@ -302,16 +294,12 @@ impl App {
                 Some(Command::BackupNow)
             }
             (Tab::Backups, KeyCode::Char('v')) => {
-                let file = self.backup_list().get(selected)?["file"]
-                    .as_str()?
-                    .to_string();
+                let file = self.backup_list().get(selected)?.file.clone();
                 self.busy = Some(format!("verifying {file}"));
                 Some(Command::Verify(file))
             }
             (Tab::Backups, KeyCode::Char('r')) => {
-                let file = self.backup_list().get(selected)?["file"]
-                    .as_str()?
-                    .to_string();
+                let file = self.backup_list().get(selected)?.file.clone();
                 self.prompt = Some(Prompt::Restore {
                     file,
                     typed: String::new(),
@@ -444,10 +432,42 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn ban(ip: &str) -> crate::throttle::Ban {
+        crate::throttle::Ban {
+            ip: ip.parse().unwrap(),
+            since: 0,
+            until: 0,
+            reason: String::new(),
+            level: 0,
+        }
+    }
+
+    fn backup(file: &str) -> crate::ops::backup::BackupInfo {
+        crate::ops::backup::BackupInfo {
+            file: file.into(),
+            created_at: 0,
+            size: 0,
+            sha256: String::new(),
+            schema_version: 1,
+            media_files: 0,
+            encrypted: false,
+        }
+    }
+
+    fn event(kind: &str, ip: &str) -> EventView {
+        EventView {
+            id: 0,
+            time: 0,
+            kind: kind.into(),
+            ip: Some(ip.into()),
+            username: None,
+            detail: String::new(),
+        }
     }
 
     fn typed(app: &mut App, text: &str) {
@@ -477,9 +497,10 @@ mod tests {
     #[test]
     fn unban_and_ban_prompt() {
         let mut app = App::new(false);
-        app.apply(Update::Throttle(
-            json!({"bans": [{"ip": "203.0.113.1"}, {"ip": "203.0.113.2"}], "keys": []}),
-        ));
+        app.apply(Update::Throttle(ThrottleView {
+            bans: vec![ban("203.0.113.1"), ban("203.0.113.2")],
+            keys: vec![],
+        }));
         app.on_key(key(KeyCode::Char('2')));
         app.on_key(key(KeyCode::Char('j')));
         assert_eq!(
@@ -504,9 +525,10 @@ mod tests {
     #[test]
     fn restore_needs_the_name_typed() {
         let mut app = App::new(false);
-        app.apply(Update::Backups(
-            json!({"backups": [{"file": "blogd-1.db"}]}),
-        ));
+        app.apply(Update::Backups(BackupsView {
+            backups: vec![backup("blogd-1.db")],
+            ..BackupsView::default()
+        }));
         app.on_key(key(KeyCode::Char('4')));
         app.on_key(key(KeyCode::Char('r')));
         typed(&mut app, "blogd-2.db");
@@ -540,8 +562,8 @@ mod tests {
     fn security_filter() {
         let mut app = App::new(false);
         app.apply(Update::Events(vec![
-            json!({"kind": "login_failed", "ip": "1.2.3.4"}),
-            json!({"kind": "ip_banned", "ip": "5.6.7.8"}),
+            event("login_failed", "1.2.3.4"),
+            event("ip_banned", "5.6.7.8"),
         ]));
         app.on_key(key(KeyCode::Char('3')));
         app.on_key(key(KeyCode::Char('/')));
@@ -549,6 +571,6 @@ mod tests {
         app.on_key(key(KeyCode::Enter));
         assert_eq!(app.visible_events().len(), 1);
         app.on_key(key(KeyCode::Enter));
-        assert_eq!(app.detail.as_ref().unwrap()["ip"], "5.6.7.8");
+        assert_eq!(app.detail.as_ref().unwrap().ip.as_deref(), Some("5.6.7.8"));
     }
 }

@@ -13,10 +13,14 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event, KeyEventKind};
-use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::admin::client::AdminClient;
+use crate::admin::views::{
+    BackupsView, BanRequest, EventView, FileRequest, Restored, RotationView, StatusView,
+    ThrottleView, Unbanned,
+};
+use crate::ops::backup::BackupInfo;
 use app::{App, Command, Update};
 
 /// Runs the console until the operator quits.
@@ -72,16 +76,16 @@ pub fn run(socket: &Path) -> anyhow::Result<()> {
 async fn poll(client: AdminClient, updates: mpsc::UnboundedSender<Update>) {
     loop {
         let started = Instant::now();
-        match client.get::<Value>("/v1/status").await {
+        match client.get::<StatusView>("/v1/status").await {
             Ok(status) => {
-                let _ = updates.send(Update::Status(status));
-                if let Ok(v) = client.get::<Value>("/v1/throttle").await {
+                let _ = updates.send(Update::Status(Box::new(status)));
+                if let Ok(v) = client.get::<ThrottleView>("/v1/throttle").await {
                     let _ = updates.send(Update::Throttle(v));
                 }
-                if let Ok(v) = client.get::<Value>("/v1/backups").await {
+                if let Ok(v) = client.get::<BackupsView>("/v1/backups").await {
                     let _ = updates.send(Update::Backups(v));
                 }
-                if let Ok(v) = client.get::<Value>("/v1/rotation").await {
+                if let Ok(v) = client.get::<RotationView>("/v1/rotation").await {
                     let _ = updates.send(Update::Rotation(v));
                 }
             }
@@ -100,7 +104,7 @@ async fn poll(client: AdminClient, updates: mpsc::UnboundedSender<Update>) {
 /// comes back.
 async fn follow_events(client: AdminClient, updates: mpsc::UnboundedSender<Update>) {
     loop {
-        if let Ok(recent) = client.get::<Vec<Value>>("/v1/events?limit=500").await {
+        if let Ok(recent) = client.get::<Vec<EventView>>("/v1/events?limit=500").await {
             let _ = updates.send(Update::Events(recent));
             let sink = updates.clone();
             let _ = client
@@ -126,42 +130,49 @@ async fn execute(
     while let Some(command) = commands.recv().await {
         let result = match &command {
             Command::Unban(ip) => client
-                .call::<Value>("DELETE", &format!("/v1/bans/{ip}"), None)
+                .call::<Unbanned>("DELETE", &format!("/v1/bans/{ip}"), None)
                 .await
                 .map(|_| format!("lifted the ban on {ip}")),
-            Command::Ban { ip, minutes } => client
-                .post::<Value>(
-                    "/v1/bans",
-                    Some(
-                        json!({"ip": ip, "minutes": minutes, "reason": "banned from the console"}),
-                    ),
-                )
+            Command::Ban { ip, minutes } => {
+                let request = BanRequest {
+                    ip: ip.clone(),
+                    minutes: *minutes,
+                    reason: Some("banned from the console".into()),
+                };
+                client
+                    .send::<_, crate::throttle::Ban>("POST", "/v1/bans", &request)
+                    .await
+                    .map(|_| format!("banned {ip} for {minutes} min"))
+            }
+            Command::BackupNow => patient
+                .post::<BackupInfo>("/v1/backups", None)
                 .await
-                .map(|_| format!("banned {ip} for {minutes} min")),
-            Command::BackupNow => patient.post::<Value>("/v1/backups", None).await.map(|v| {
-                format!(
-                    "backup {} made and verified",
-                    v["file"].as_str().unwrap_or("?")
-                )
-            }),
+                .map(|b| format!("backup {} made and verified", b.file)),
             Command::Verify(file) => client
-                .post::<Value>("/v1/backups/verify", Some(json!({"file": file})))
+                .send::<_, BackupInfo>("POST", "/v1/backups/verify", &file_request(file))
                 .await
                 .map(|_| format!("{file}: verified, intact")),
             Command::Restore(file) => patient
-                .post::<Value>("/v1/backups/restore", Some(json!({"file": file})))
+                .send::<_, Restored>("POST", "/v1/backups/restore", &file_request(file))
                 .await
-                .map(|v| {
+                .map(|r| {
                     format!(
                         "restored {file}; the data before is in {}",
-                        v["pre_restore_backup"]["file"].as_str().unwrap_or("?")
+                        r.pre_restore_backup.file
                     )
                 }),
             Command::Rotate(what) => client
-                .post::<Value>(&format!("/v1/rotate/{what}"), None)
+                .post::<crate::ops::operations::Rotated>(&format!("/v1/rotate/{what}"), None)
                 .await
                 .map(|_| format!("rotated {what}")),
         };
         let _ = updates.send(Update::Done(result.map_err(|e| e.to_string())));
+    }
+}
+
+fn file_request(file: &str) -> FileRequest {
+    FileRequest {
+        file: file.to_string(),
+        identity: None,
     }
 }

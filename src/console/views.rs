@@ -1,5 +1,8 @@
 //! Drawing: one function per tab, all reading [`App`] and nothing else. Fits 80×24.
 
+use super::app::{App, Prompt, ROTATIONS, Tab};
+use crate::admin::views::EventView;
+use crate::alerts::{AlertsView, Severity, Status as AlertStatus};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -7,9 +10,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Block, Borders, Cell, Clear, Gauge, Paragraph, Row, Sparkline, Table, TableState, Tabs, Wrap,
 };
-use serde_json::Value;
-
-use super::app::{App, Prompt, ROTATIONS, Tab};
 
 fn style(app: &App, color: Color) -> Style {
     if app.color {
@@ -45,12 +45,8 @@ fn clock(unix: i64) -> String {
         .to_string()
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
-    }
+fn or_dash(v: Option<&str>) -> String {
+    v.unwrap_or("-").to_string()
 }
 
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
@@ -128,25 +124,25 @@ fn draw_footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
 fn overview(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let [left, right] =
         Layout::horizontal([Constraint::Length(30), Constraint::Min(0)]).areas(area);
-    let checks = &app.status["health"]["checks"];
+    let Some(status) = app.status.as_deref() else {
+        frame.render_widget(
+            Paragraph::new("Waiting for the server…")
+                .block(Block::default().borders(Borders::ALL).title(" Health ")),
+            area,
+        );
+        return;
+    };
+    let health = &status.health;
+    let overall = health.status.as_str();
     let mut lines = vec![Line::from(vec![
         Span::raw("Overall  "),
-        Span::styled(
-            text(&app.status["health"]["status"]),
-            style(
-                app,
-                status_color(app.status["health"]["status"].as_str().unwrap_or("")),
-            ),
-        ),
+        Span::styled(overall, style(app, status_color(overall))),
     ])];
-    if let Some(map) = checks.as_object() {
-        for (name, check) in map {
-            let status = check["status"].as_str().unwrap_or("?");
-            lines.push(Line::from(vec![
-                Span::raw(format!("{name:<9}")),
-                Span::styled(status.to_string(), style(app, status_color(status))),
-            ]));
-        }
+    for (name, state) in health.check_statuses() {
+        lines.push(Line::from(vec![
+            Span::raw(format!("{name:<9}")),
+            Span::styled(state.to_string(), style(app, status_color(state))),
+        ]));
     }
     frame.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Health ")),
@@ -159,58 +155,53 @@ fn overview(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Constraint::Length(5),
     ])
     .areas(right);
-    let traffic = &app.status["traffic"];
-    let last_backup = app.status["last_backup"]["created_at"]
-        .as_i64()
-        .map_or("none yet".to_string(), |t| {
-            format!("{} ago", age(app.now - t))
+    let traffic = &status.traffic;
+    let last_backup = status
+        .last_backup
+        .as_ref()
+        .map_or("none yet".to_string(), |b| {
+            format!("{} ago", age(app.now - b.created_at))
         });
-    let tls = checks["tls"]["expires_in_days"]
-        .as_i64()
+    let tls = health
+        .tls_expires_in_days()
         .map_or("TLS off".to_string(), |d| format!("{d} days left"));
+    let pool = status.pool;
     let info = vec![
-        Line::from(format!("Version      {}", text(&app.status["version"]))),
-        Line::from(format!("Uptime       {}", text(&checks["uptime"]["human"]))),
+        Line::from(format!("Version      {}", status.version)),
+        Line::from(format!(
+            "Uptime       {}",
+            health.uptime_human().unwrap_or("-")
+        )),
         Line::from(format!(
             "Requests/s   {:.1}   errors {:.1}%",
-            traffic["requests_per_sec"].as_f64().unwrap_or(0.0),
-            traffic["error_rate"].as_f64().unwrap_or(0.0) * 100.0
+            traffic.requests_per_sec,
+            traffic.error_rate * 100.0
         )),
         Line::from(format!(
             "Latency      p50 {:.1} ms   p99 {:.1} ms",
-            traffic["p50_ms"].as_f64().unwrap_or(0.0),
-            traffic["p99_ms"].as_f64().unwrap_or(0.0)
+            traffic.p50_ms, traffic.p99_ms
         )),
         Line::from(format!(
             "Database     {} KB   pool {}/{}",
-            app.status["db_size_bytes"].as_u64().unwrap_or(0) / 1024,
-            app.status["pool"]["connections"].as_u64().unwrap_or(0)
-                - app.status["pool"]["idle"]
-                    .as_u64()
-                    .unwrap_or(0)
-                    .min(app.status["pool"]["connections"].as_u64().unwrap_or(0)),
-            app.status["pool"]["max"].as_u64().unwrap_or(0)
+            status.db_size_bytes / 1024,
+            pool.connections - pool.idle.min(pool.connections),
+            pool.max
         )),
         Line::from(format!("Last backup  {last_backup}")),
         Line::from(format!("Certificate  {tls}")),
         Line::from(format!(
             "Bans         {}   failed webhooks {}",
-            app.status["bans"].as_u64().unwrap_or(0),
-            app.status["webhooks_failed"].as_i64().unwrap_or(0)
+            status.bans, status.webhooks_failed
         )),
     ];
     frame.render_widget(
         Paragraph::new(info).block(Block::default().borders(Borders::ALL).title(" Server ")),
         numbers,
     );
-    alerts(frame, alerts_area, app);
-    let data: Vec<u64> = traffic["per_second"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_u64).collect())
-        .unwrap_or_default();
+    alerts(frame, alerts_area, app, &status.alerts);
     frame.render_widget(
         Sparkline::default()
-            .data(&data)
+            .data(&traffic.per_second)
             .style(style(app, Color::Cyan))
             .block(
                 Block::default()
@@ -222,26 +213,24 @@ fn overview(frame: &mut Frame<'_>, area: Rect, app: &App) {
 }
 
 /// Firing alerts first (red critical, yellow warning), then the latest sent ones.
-fn alerts(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    let view = &app.status["alerts"];
-    let severity_color = |s: &str| match s {
-        "critical" => Color::Red,
-        "warning" => Color::Yellow,
-        _ => Color::Cyan,
+fn alerts(frame: &mut Frame<'_>, area: Rect, app: &App, view: &AlertsView) {
+    let severity_color = |s: Severity| match s {
+        Severity::Critical => Color::Red,
+        Severity::Warning => Color::Yellow,
+        Severity::Info => Color::Cyan,
     };
     let mut lines: Vec<Line<'_>> = Vec::new();
-    for a in view["active"].as_array().into_iter().flatten() {
-        let severity = a["severity"].as_str().unwrap_or("?");
+    for a in &view.active {
         lines.push(Line::from(vec![
             Span::styled(
-                format!("● {:<8} ", severity.to_uppercase()),
-                style(app, severity_color(severity)),
+                format!("● {:<8} ", a.severity.as_str().to_uppercase()),
+                style(app, severity_color(a.severity)),
             ),
             Span::raw(format!(
                 "{:<7} {}: {}",
-                a["since"].as_i64().map_or("?".into(), |t| age(app.now - t)),
-                text(&a["rule"]),
-                text(&a["summary"]),
+                age(app.now - a.since),
+                a.rule.name(),
+                a.summary,
             )),
         ]));
     }
@@ -251,26 +240,25 @@ fn alerts(frame: &mut Frame<'_>, area: Rect, app: &App) {
             style(app, Color::Green),
         )));
     }
-    for m in view["recent"].as_array().into_iter().flatten().take(5) {
-        if m["status"] == "firing" && !m["repeat"].as_bool().unwrap_or(false) {
+    for m in view.recent.iter().take(5) {
+        if m.status == AlertStatus::Firing && !m.repeat {
             continue; // already listed while active, or superseded by its resolve
         }
         lines.push(Line::from(format!(
             "  {:<8} {:<7} {}: {}",
-            text(&m["status"]),
-            m["at"].as_i64().map_or("?".into(), |t| age(app.now - t)),
-            text(&m["rule"]),
-            text(&m["summary"])
+            m.status.as_str(),
+            age(app.now - m.at),
+            m.rule,
+            m.summary
         )));
     }
-    let channels = view["channels"]
-        .as_array()
-        .map(|c| c.iter().filter_map(Value::as_str).collect::<Vec<_>>())
-        .unwrap_or_default();
-    let title = if channels.is_empty() {
+    let title = if view.channels.is_empty() {
         " Alerts (no channel configured: shown here only) ".to_string()
     } else {
-        format!(" Alerts → {} ", channels.join(", ").replace("alert_", ""))
+        format!(
+            " Alerts → {} ",
+            view.channels.join(", ").replace("alert_", "")
+        )
     };
     frame.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
@@ -294,13 +282,10 @@ fn throttle(frame: &mut Frame<'_>, area: Rect, app: &App) {
         .iter()
         .map(|b| {
             Row::new(vec![
-                Cell::from(text(&b["ip"])),
-                Cell::from(age(b["until"].as_i64().unwrap_or(0) - app.now)),
-                Cell::from(format!(
-                    "x{}",
-                    1u64 << b["level"].as_u64().unwrap_or(0).min(10)
-                )),
-                Cell::from(text(&b["reason"])),
+                Cell::from(b.ip.to_string()),
+                Cell::from(age(b.until - app.now)),
+                Cell::from(format!("x{}", 1u64 << b.level.min(10))),
+                Cell::from(b.reason.clone()),
             ])
         })
         .collect();
@@ -325,15 +310,15 @@ fn throttle(frame: &mut Frame<'_>, area: Rect, app: &App) {
     );
     frame.render_stateful_widget(table, bans_area, &mut selected_state(app, bans.len()));
 
-    let keys = app.throttle["keys"].as_array().cloned().unwrap_or_default();
+    let keys = &app.throttle.keys;
     let rows: Vec<Row> = keys
         .iter()
         .map(|k| {
             Row::new(vec![
-                Cell::from(text(&k["class"])),
-                Cell::from(text(&k["key"])),
-                Cell::from(format!("{}/{}", k["remaining"], k["limit"])),
-                Cell::from(format!("{}s", k["reset_secs"])),
+                Cell::from(k.class.as_str()),
+                Cell::from(k.key.clone()),
+                Cell::from(format!("{}/{}", k.remaining, k.limit)),
+                Cell::from(format!("{}s", k.reset_secs)),
             ])
         })
         .collect();
@@ -363,17 +348,17 @@ fn security(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let rows: Vec<Row> = events
         .iter()
         .map(|e| {
-            let kind = e["kind"].as_str().unwrap_or("");
+            let kind = e.kind.as_str();
             let color = match kind {
                 "ip_banned" | "refresh_token_reuse" | "account_locked" => Color::Red,
                 "suspicious_request" | "invalid_signature" | "admin_ip_refused" => Color::Yellow,
                 _ => Color::White,
             };
             Row::new(vec![
-                Cell::from(clock(e["time"].as_i64().unwrap_or(0))[11..].to_string()),
+                Cell::from(clock(e.time)[11..].to_string()),
                 Cell::from(Span::styled(kind.to_string(), style(app, color))),
-                Cell::from(text(&e["ip"])),
-                Cell::from(text(&e["detail"])),
+                Cell::from(or_dash(e.ip.as_deref())),
+                Cell::from(e.detail.clone()),
             ])
         })
         .collect();
@@ -405,9 +390,10 @@ fn security(frame: &mut Frame<'_>, area: Rect, app: &App) {
 }
 
 fn backups(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    let running = app.backups["running"]
-        .as_object()
-        .or_else(|| app.status["backup_running"].as_object());
+    let running = app
+        .backups
+        .running
+        .or_else(|| app.status.as_ref().and_then(|s| s.backup_running));
     let [list_area, progress_area] = Layout::vertical([
         Constraint::Min(0),
         Constraint::Length(if running.is_some() { 3 } else { 0 }),
@@ -418,13 +404,10 @@ fn backups(frame: &mut Frame<'_>, area: Rect, app: &App) {
         .iter()
         .map(|b| {
             Row::new(vec![
-                Cell::from(text(&b["file"])),
-                Cell::from(format!("{} KB", b["size"].as_u64().unwrap_or(0) / 1024)),
-                Cell::from(format!(
-                    "{} ago",
-                    age(app.now - b["created_at"].as_i64().unwrap_or(app.now))
-                )),
-                Cell::from(format!("{}", b["media_files"])),
+                Cell::from(b.file.clone()),
+                Cell::from(format!("{} KB", b.size / 1024)),
+                Cell::from(format!("{} ago", age(app.now - b.created_at))),
+                Cell::from(format!("{}", b.media_files)),
                 Cell::from(Span::styled("verified", style(app, Color::Green))),
             ])
         })
@@ -447,16 +430,11 @@ fn backups(frame: &mut Frame<'_>, area: Rect, app: &App) {
     .block(
         Block::default()
             .borders(Borders::ALL)
-            .title(format!(" Backups in {} ", text(&app.backups["dir"]))),
+            .title(format!(" Backups in {} ", or_dash(Some(&app.backups.dir)))),
     );
     frame.render_stateful_widget(table, list_area, &mut selected_state(app, list.len()));
     if let Some(p) = running {
-        let done = p.get("pages_done").and_then(Value::as_u64).unwrap_or(0);
-        let total = p
-            .get("pages_total")
-            .and_then(Value::as_u64)
-            .unwrap_or(1)
-            .max(1);
+        let (done, total) = (p.pages_done, p.pages_total.max(1));
         let gauge = Gauge::default()
             .block(Block::default().borders(Borders::ALL).title(" Backing up "))
             .gauge_style(style(app, Color::Cyan))
@@ -466,24 +444,20 @@ fn backups(frame: &mut Frame<'_>, area: Rect, app: &App) {
 }
 
 fn rotation(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    let r = &app.rotation;
-    let newest_key = r["jwt_keys"]
-        .as_array()
-        .and_then(|k| k.last())
-        .cloned()
-        .unwrap_or(Value::Null);
+    let r = app.rotation.clone().unwrap_or_default();
+    let jwt = match r.jwt_keys.last() {
+        _ if r.jwt_from_config => "from the configuration".to_string(),
+        Some(newest) => format!(
+            "{} old ({} in the ring)",
+            age(app.now - newest.created_at),
+            r.jwt_keys.len()
+        ),
+        None => "-".to_string(),
+    };
     let ages = [
-        if r["jwt_from_config"] == true {
-            "from the configuration".to_string()
-        } else {
-            format!(
-                "{} old ({} in the ring)",
-                age(app.now - newest_key["created_at"].as_i64().unwrap_or(app.now)),
-                r["jwt_keys"].as_array().map_or(0, Vec::len)
-            )
-        },
-        grace(app, &r["analytics_previous_until"]),
-        grace(app, &r["revalidate_previous_until"]),
+        jwt,
+        grace(app, r.analytics_previous_until),
+        grace(app, r.revalidate_previous_until),
         "rotated by size and daily".to_string(),
     ];
     let rows: Vec<Row> = ROTATIONS
@@ -500,10 +474,11 @@ fn rotation(frame: &mut Frame<'_>, area: Rect, app: &App) {
     frame.render_stateful_widget(table, area, &mut selected_state(app, ROTATIONS.len()));
 }
 
-fn grace(app: &App, until: &Value) -> String {
-    match until.as_i64() {
-        Some(t) if t > app.now => format!("previous one accepted for {} more", age(t - app.now)),
-        _ => "one secret in use".to_string(),
+fn grace(app: &App, until: i64) -> String {
+    if until > app.now {
+        format!("previous one accepted for {} more", age(until - app.now))
+    } else {
+        "one secret in use".to_string()
     }
 }
 
@@ -564,18 +539,15 @@ fn draw_prompt(frame: &mut Frame<'_>, app: &App, prompt: &Prompt) {
     );
 }
 
-fn draw_detail(frame: &mut Frame<'_>, detail: &Value) {
+fn draw_detail(frame: &mut Frame<'_>, detail: &EventView) {
     let area = centered(frame, 72, 10);
     frame.render_widget(Clear, area);
     let lines = vec![
-        Line::from(format!(
-            "Time:    {}",
-            clock(detail["time"].as_i64().unwrap_or(0))
-        )),
-        Line::from(format!("Kind:    {}", text(&detail["kind"]))),
-        Line::from(format!("Address: {}", text(&detail["ip"]))),
-        Line::from(format!("Account: {}", text(&detail["username"]))),
-        Line::from(format!("Detail:  {}", text(&detail["detail"]))),
+        Line::from(format!("Time:    {}", clock(detail.time))),
+        Line::from(format!("Kind:    {}", detail.kind)),
+        Line::from(format!("Address: {}", or_dash(detail.ip.as_deref()))),
+        Line::from(format!("Account: {}", or_dash(detail.username.as_deref()))),
+        Line::from(format!("Detail:  {}", detail.detail)),
     ];
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(
@@ -626,13 +598,19 @@ mod tests {
 
     const NOW: i64 = 1_800_000_000;
 
+    /// The admin socket's answer as the console receives it (the typed view, from JSON).
+    fn typed<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+        serde_json::from_value(v).expect("a complete admin view")
+    }
+
     /// A console with the same data every time.
     fn fixture() -> App {
         let mut app = App::new(false);
         app.now = NOW;
-        app.apply(Update::Status(json!({
+        app.apply(Update::Status(typed(json!({
             "version": "0.1.0 (abc123)",
-            "health": {"status": "degraded", "checks": {
+            "health": {"status": "degraded", "timestamp": "2027-01-15T10:00:00Z", "version": "0.1.0",
+                       "alerts": {"critical": 0, "warning": 1, "info": 0}, "checks": {
                 "database": {"status": "healthy", "latency_ms": 0.2},
                 "disk": {"status": "degraded"},
                 "backups": {"status": "ok"},
@@ -644,7 +622,8 @@ mod tests {
             "traffic": {"requests_per_sec": 12.5, "error_rate": 0.004, "p50_ms": 1.0, "p99_ms": 8.2,
                         "per_second": (0..60).map(|i| (i * 7) % 23).collect::<Vec<i32>>()},
             "db_size_bytes": 5_242_880, "pool": {"connections": 3, "idle": 2, "max": 8},
-            "backup_running": null, "last_backup": {"created_at": NOW - 7200},
+            "backup_running": null, "last_backup": {"file": "blogd-20270115T030000Z.db", "created_at": NOW - 7200,
+                "size": 4_194_304, "sha256": "", "schema_version": 7, "media_files": 12},
             "bans": 2, "webhooks_failed": 1,
             "alerts": {
                 "active": [{"rule": "disk_low", "severity": "warning", "summary": "12.0% disk space free (below 20%)", "since": NOW - 720}],
@@ -654,8 +633,8 @@ mod tests {
                 ],
                 "channels": ["alert_webhook"]
             }
-        })));
-        app.apply(Update::Throttle(json!({
+        }))));
+        app.apply(Update::Throttle(typed(json!({
             "bans": [
                 {"ip": "203.0.113.9", "since": NOW - 60, "until": NOW + 840, "reason": "20 strikes in 600s, last: login_failed", "level": 0},
                 {"ip": "2001:db8::7", "since": NOW - 600, "until": NOW + 1200, "reason": "banned by the operator", "level": 1}
@@ -664,23 +643,23 @@ mod tests {
                 {"class": "login", "key": "ip:198.51.100.4", "limit": 5, "remaining": 0, "reset_secs": 60},
                 {"class": "anonymous", "key": "ip:198.51.100.4", "limit": 100, "remaining": 71, "reset_secs": 36}
             ]
-        })));
-        app.apply(Update::Events(vec![
-            json!({"time": NOW - 5, "kind": "ip_banned", "ip": "203.0.113.9", "username": null, "detail": "banned until …"}),
-            json!({"time": NOW - 9, "kind": "login_failed", "ip": "203.0.113.9", "username": "admin", "detail": "wrong credentials"}),
-            json!({"time": NOW - 30, "kind": "suspicious_request", "ip": "198.51.100.4", "username": null, "detail": "GET /.env: probe for /.env"}),
-        ]));
-        app.apply(Update::Backups(json!({
+        }))));
+        app.apply(Update::Events(typed(json!([
+            {"id": 3, "time": NOW - 5, "kind": "ip_banned", "ip": "203.0.113.9", "username": null, "detail": "banned until …"},
+            {"id": 2, "time": NOW - 9, "kind": "login_failed", "ip": "203.0.113.9", "username": "admin", "detail": "wrong credentials"},
+            {"id": 1, "time": NOW - 30, "kind": "suspicious_request", "ip": "198.51.100.4", "username": null, "detail": "GET /.env: probe for /.env"},
+        ]))));
+        app.apply(Update::Backups(typed(json!({
             "dir": "/var/lib/blogd/backups", "running": null,
             "backups": [
-                {"file": "blogd-20270115T030000Z.db", "size": 4_194_304, "created_at": NOW - 7200, "media_files": 12},
-                {"file": "blogd-20270114T030000Z.db", "size": 4_096_000, "created_at": NOW - 93_600, "media_files": 11}
+                {"file": "blogd-20270115T030000Z.db", "size": 4_194_304, "created_at": NOW - 7200, "media_files": 12, "sha256": "", "schema_version": 7},
+                {"file": "blogd-20270114T030000Z.db", "size": 4_096_000, "created_at": NOW - 93_600, "media_files": 11, "sha256": "", "schema_version": 7}
             ]
-        })));
-        app.apply(Update::Rotation(json!({
-            "jwt_keys": [{"kid": "k1", "created_at": NOW - 40 * 86_400}], "jwt_from_config": false,
+        }))));
+        app.apply(Update::Rotation(typed(json!({
+            "jwt_keys": [{"kid": "k1", "created_at": NOW - 40 * 86_400, "age_days": 40}], "jwt_from_config": false,
             "analytics_previous_until": NOW + 3600, "revalidate_previous_until": 0, "tls_expires_in_days": 61
-        })));
+        }))));
         app
     }
 

@@ -7,6 +7,7 @@
 //! locked` while the server is alone with its file. `busy_timeout` still covers the other
 //! writers that can exist: the `blogd user …` commands run from a shell.
 
+pub mod audit;
 pub mod comments;
 pub mod generation;
 pub mod media;
@@ -16,6 +17,7 @@ pub mod outbox;
 pub mod pageviews;
 pub mod posts;
 pub mod privacy;
+pub mod security_events;
 pub mod seo;
 
 pub mod sessions;
@@ -90,6 +92,14 @@ impl From<r2d2::Error> for StoreError {
     fn from(err: r2d2::Error) -> Self {
         StoreError::Unavailable(err.to_string())
     }
+}
+
+/// How busy the read-connection pool is.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+pub struct PoolState {
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 /// Shared handle to the database; cheap to clone.
@@ -214,8 +224,19 @@ impl Db {
         F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
+        self.transact(f).await
+    }
+
+    /// [`Db::write`] for rules that refuse in their own terms: `f` may return any error that
+    /// storage errors convert into (the domain's); an error rolls the transaction back.
+    pub async fn transact<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         if self.maintenance.load(std::sync::atomic::Ordering::Acquire) {
-            return Err(StoreError::Unavailable("a restore is in progress".into()));
+            return Err(StoreError::Unavailable("a restore is in progress".into()).into());
         }
         let writer = self.writer.clone();
         let generation = self.generation.clone();
@@ -229,9 +250,11 @@ impl Db {
             metrics::histogram!("db_pool_wait_seconds", "kind" => "write")
                 .record(waited.elapsed().as_secs_f64());
             let started = std::time::Instant::now();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(StoreError::from)?;
             let value = f(&tx)?;
-            tx.commit()?;
+            tx.commit().map_err(StoreError::from)?;
             // After the commit: an answer cached from now on sees this write.
             if let Err(err) = generation.observe(&conn) {
                 tracing::warn!(error = %err, "cannot read the content version");
@@ -288,9 +311,13 @@ impl Db {
     }
 
     /// Read-pool use, for the operator.
-    pub fn pool_state(&self) -> serde_json::Value {
+    pub fn pool_state(&self) -> PoolState {
         let state = self.readers.state();
-        serde_json::json!({"connections": state.connections, "idle": state.idle_connections, "max": self.readers.max_size()})
+        PoolState {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max: self.readers.max_size(),
+        }
     }
 
     /// Whether a restore is running.

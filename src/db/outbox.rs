@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::StoreError;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, serde::Deserialize)]
 pub struct Delivery {
     pub id: i64,
     /// `post.published`, `post.updated` or `post.deleted`.

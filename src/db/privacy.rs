@@ -118,8 +118,9 @@ pub fn export(conn: &Connection, user_id: i64, now: i64) -> Result<Value, StoreE
     }))
 }
 
-/// What happens to the posts of an erased author.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What happens to the posts of an erased author (`privacy.erase_posts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ErasePosts {
     Reassign,
     Delete,

@@ -224,6 +224,13 @@ pub fn live_for_user(
     Ok((rows.collect::<Result<_, _>>()?, total))
 }
 
+/// The ids of every session a user has (live or not), e.g. to forget them from caches.
+pub fn ids_of_user(conn: &Connection, user_id: i64) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM sessions WHERE user_id = ?1")?;
+    let ids = stmt.query_map([user_id], |r| r.get(0))?;
+    Ok(ids.collect::<Result<_, _>>()?)
+}
+
 /// The owner of a session, if it exists.
 pub fn owner(conn: &Connection, session_id: &str) -> Result<Option<i64>, StoreError> {
     Ok(conn

@@ -11,7 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::auth::Role;
-use crate::security::audit::Origin;
+use crate::security::audit::{Actor, Origin};
 
 #[derive(Debug)]
 pub struct RequestMeta {
@@ -74,6 +74,16 @@ impl Meta {
             ip: self.0.ip.map(|ip| ip.to_string()),
             request_id: Some(self.0.request_id.clone()),
         }
+    }
+
+    /// The signed-in user `user_id` acting through this request.
+    pub fn actor(&self, user_id: i64) -> Actor {
+        Actor::user(user_id, self.origin())
+    }
+
+    /// Somebody not signed in acting through this request.
+    pub fn anonymous(&self) -> Actor {
+        Actor::named("anonymous", self.origin())
     }
 }
 

@@ -61,7 +61,7 @@ fn sidecars(path: &Path) -> (PathBuf, PathBuf) {
 }
 
 /// Progress of the backup being made, for the console and the CLI.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema, Default)]
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, Default, serde::Deserialize)]
 pub struct Progress {
     pub pages_done: u64,
     pub pages_total: u64,

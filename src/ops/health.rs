@@ -14,12 +14,44 @@ use crate::app::AppState;
 use crate::db::migrate;
 
 /// Worst wins: the report's status is the worst of its checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Healthy,
     Degraded,
     Unhealthy,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Healthy => "healthy",
+            Status::Degraded => "degraded",
+            Status::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+impl HealthReport {
+    /// Each check's name and status word (the console's Health box).
+    pub fn check_statuses(&self) -> Vec<(&str, &str)> {
+        self.checks
+            .iter()
+            .map(|(name, check)| (name.as_str(), check["status"].as_str().unwrap_or("?")))
+            .collect()
+    }
+
+    /// Days until the served certificate expires (None without TLS).
+    pub fn tls_expires_in_days(&self) -> Option<i64> {
+        self.checks.get("tls")?["expires_in_days"].as_i64()
+    }
+
+    /// `1d 2h`: how long the server has run.
+    pub fn uptime_human(&self) -> Option<&str> {
+        self.checks.get("uptime")?["human"].as_str()
+    }
 }
 
 /// One check's outcome: its status and what it measured (never secrets, paths or errors).
@@ -34,7 +66,7 @@ impl CheckResult {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, ToSchema, serde::Deserialize)]
 pub struct HealthReport {
     pub status: Status,
     /// Check name → `{"status": …, …measurements}`.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::app::AppState;
 use crate::config::PrivacyConfig;
 use crate::db::privacy::{self, Retention};
-use crate::security::audit::{self, Actor};
+use crate::security::audit::Actor;
 
 /// How often the job runs. Hourly keeps each pass small; retention is counted in days.
 const EVERY: Duration = Duration::from_secs(3600);
@@ -42,12 +42,10 @@ pub async fn run_once(
                 .map(|(kind, n)| format!("{kind}={n}"))
                 .collect();
             if !summary.is_empty() {
-                audit::record(
+                Actor::system().record(
                     tx,
-                    &Actor::Named("system".into()),
                     "retention.cleanup",
                     Some(&format!("retention:{}", summary.join(","))),
-                    &audit::Origin::default(),
                     now,
                 )?;
             }

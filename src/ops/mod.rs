@@ -2,11 +2,13 @@
 
 pub mod analytics;
 pub mod backup;
+pub mod bans;
 pub mod batched;
 pub mod health;
 pub mod logs;
 pub mod maintenance;
 pub mod metrics;
+pub mod operations;
 pub mod pidfile;
 pub mod rotating;
 pub mod selfcheck;
@@ -14,4 +16,5 @@ pub mod sentry;
 pub mod signals;
 pub mod stats;
 pub mod systemd;
+pub mod unix;
 pub mod webhooks;

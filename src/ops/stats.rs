@@ -50,7 +50,7 @@ pub struct Window {
     pub p95_ms: f64,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, ToSchema, Default, PartialEq, serde::Deserialize)]
 pub struct Summary {
     pub requests_per_sec: f64,
     /// Share of 5xx answers, 0–1.

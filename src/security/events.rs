@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 use utoipa::ToSchema;
 
-use crate::db::{Db, StoreError};
+use crate::db::Db;
 use crate::throttle::Throttle;
 
 /// Events waiting to be stored.
@@ -169,28 +169,11 @@ async fn write_batches(db: Db, mut queue: mpsc::Receiver<SecurityEvent>) {
                 Err(_) => break,
             }
         }
-        if let Err(err) = db.write(move |tx| store(tx, &batch)).await {
+        if let Err(err) = db
+            .write(move |tx| crate::db::security_events::store(tx, &batch, RETAIN_ROWS))
+            .await
+        {
             tracing::error!(error = %err, "could not store security events");
         }
     }
-}
-
-fn store(conn: &rusqlite::Connection, events: &[SecurityEvent]) -> Result<(), StoreError> {
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO security_events (time, kind, ip, username, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for e in events {
-        insert.execute(rusqlite::params![
-            e.time,
-            e.kind.as_str(),
-            e.ip.map(|ip| ip.to_string()),
-            e.user,
-            e.detail
-        ])?;
-    }
-    conn.execute(
-        "DELETE FROM security_events WHERE id <= (SELECT MAX(id) FROM security_events) - ?1",
-        [RETAIN_ROWS],
-    )?;
-    Ok(())
 }

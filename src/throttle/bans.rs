@@ -19,7 +19,7 @@ pub const MAX_BAN_SECS: i64 = 24 * 3600;
 /// Addresses tracked at most in each table.
 const CAPACITY: u64 = 100_000;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, serde::Deserialize)]
 pub struct Ban {
     #[schema(value_type = String)]
     pub ip: IpAddr,

@@ -20,7 +20,7 @@ pub use rate::Rate;
 /// bytes, so the six classes together stay under ~50 MB even when flooded with spoofed keys.
 pub const KEYS_PER_CLASS: u64 = 50_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Class {
     Anonymous,
@@ -40,6 +40,17 @@ impl Class {
         Class::Login,
         Class::Register,
     ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Anonymous => "anonymous",
+            Class::Authenticated => "authenticated",
+            Class::Write => "write",
+            Class::Comment => "comment",
+            Class::Login => "login",
+            Class::Register => "register",
+        }
+    }
 }
 
 pub struct Throttle {
@@ -50,7 +61,7 @@ pub struct Throttle {
 }
 
 /// A throttled key, for the operator's view.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, serde::Deserialize)]
 pub struct KeyState {
     pub class: Class,
     /// `ip:…` or `user:…`.

@@ -295,8 +295,9 @@ async fn the_admin_socket_bans_lifts_backs_up_and_audits() {
     );
     // SAFETY: geteuid has no preconditions.
     let me = unsafe { libc::geteuid() };
+    let name = blogd::ops::unix::user_name(me).unwrap();
     assert!(
-        actions.iter().all(|a| a.2 == format!("uid:{me}")),
+        actions.iter().all(|a| a.2 == format!("uid:{me} ({name})")),
         "{actions:?}"
     );
 }
@@ -310,7 +311,7 @@ async fn the_live_event_stream_follows_new_events() {
         let mut kinds = Vec::new();
         let _ = tokio::time::timeout(
             Duration::from_secs(5),
-            follower.follow("/v1/events/stream", |event| {
+            follower.follow("/v1/events/stream", |event: Value| {
                 kinds.push(event["kind"].as_str().unwrap_or("").to_string());
                 kinds.len() < 2
             }),
