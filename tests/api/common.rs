@@ -67,6 +67,11 @@ impl TestServer {
                 dir.path().display().to_string(),
             ),
             ("BLOGD_SERVER_LISTEN".into(), "127.0.0.1:0".into()),
+            // Inside the data directory, whatever $RUNTIME_DIRECTORY the test process has.
+            (
+                "BLOGD_ADMIN_SOCKET".into(),
+                dir.path().join("admin.sock").display().to_string(),
+            ),
             // Plain HTTP unless a test is about TLS (it then sets BLOGD_TLS_ENABLED=true).
             ("BLOGD_TLS_ENABLED".into(), "false".into()),
             // Tests talk from loopback a lot; throttling tests clear this (BLOGD_THROTTLE_ALLOW="").
@@ -330,4 +335,35 @@ impl TestServer {
             .build()
             .unwrap()
     }
+}
+
+/// The `blogd` binary, for a command on the data directory `dir`: a clean environment (no
+/// stray `BLOGD_*` or `RUNTIME_DIRECTORY` of the caller) and an explicit, empty configuration
+/// file, so neither the caller's shell nor an installed `/etc/blogd/blogd.toml` changes what
+/// is tested.
+pub fn blogd_command(dir: &std::path::Path) -> std::process::Command {
+    let config = dir.join("blogd-test.toml");
+    if !config.exists() {
+        std::fs::write(&config, "# tests: defaults only\n").unwrap();
+    }
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_blogd"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir);
+    command
+}
+
+/// Runs a `blogd` command on `dir` to its end (with a deadline: a hung command fails the test
+/// instead of hanging the suite).
+pub async fn blogd_run(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut command = tokio::process::Command::from(blogd_command(dir));
+    command.args(args).kill_on_drop(true);
+    tokio::time::timeout(std::time::Duration::from_secs(60), command.output())
+        .await
+        .unwrap_or_else(|_| panic!("blogd {args:?} did not finish within 60 s"))
+        .unwrap()
 }
