@@ -39,7 +39,7 @@ pub struct AppInner {
     /// The page-view queue and its writer.
     pub analytics: Analytics,
     /// Wakes the webhook worker when a post change queued a delivery.
-    pub webhooks_wake: tokio::sync::Notify,
+    pub webhooks_wake: Arc<tokio::sync::Notify>,
     pub backups: Arc<crate::ops::backup::Backups>,
     /// Requests per second, errors and latency over the last minute (for the console).
     pub stats: crate::ops::stats::RequestStats,
@@ -162,7 +162,7 @@ impl AppState {
             tls,
             logs: std::sync::OnceLock::new(),
             analytics: Analytics::start(db_for_analytics, config_queue),
-            webhooks_wake: tokio::sync::Notify::new(),
+            webhooks_wake: Arc::new(tokio::sync::Notify::new()),
             backups,
             stats: crate::ops::stats::RequestStats::default(),
             keys: RwLock::new(Arc::new(keys)),

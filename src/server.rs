@@ -150,6 +150,12 @@ fn start_jobs(state: &AppState, alert_loop: bool) -> anyhow::Result<()> {
     crate::http::tls::spawn_watcher(state.clone());
     crate::http::tls::acme::spawn(state.clone());
     crate::ops::webhooks::spawn(state.clone());
+    crate::content::schedule::spawn(
+        state.db.clone(),
+        state.clock.clone(),
+        crate::content::revalidation::Revalidation::new(&state.config),
+        state.webhooks_wake.clone(),
+    );
     if alert_loop {
         crate::alerts::spawn(state.clone());
     }

@@ -14,8 +14,9 @@ use super::{
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::clock::parse_rfc3339;
-use crate::content::access::{EffectiveStatus, can_view, check_can_edit};
+use crate::content::access::{can_view, check_can_edit};
 use crate::content::markdown;
+use crate::content::revalidation::Revalidation;
 use crate::db::StoreError;
 use crate::db::posts::{
     self, ListFilter, NewPost, Ordering, Post, PostPatch, PostStatus, PostSummary, Scope,
@@ -442,7 +443,7 @@ pub async fn create(
     let author_id = caller.require(Role::Author)?.id;
     let now = state.clock.now();
     let new = body.into_new_post(now).await?;
-    let hook = Revalidation::for_state(&state);
+    let hook = Revalidation::new(&state.config);
     let record = state
         .db
         .write(move |tx| {
@@ -481,7 +482,7 @@ pub async fn update(
     let mut patch = body.into_patch().await?;
     let if_match = conditional::if_match(&headers);
     let now = state.clock.now();
-    let hook = Revalidation::for_state(&state);
+    let hook = Revalidation::new(&state.config);
     let record = state
         .db
         .write(move |tx| {
@@ -546,7 +547,7 @@ pub async fn delete(
     let actor = meta.actor(caller.require(Role::Reader)?.id);
     let if_match = conditional::if_match(&headers);
     let now = state.clock.now();
-    let hook = Revalidation::for_state(&state);
+    let hook = Revalidation::new(&state.config);
     state
         .db
         .write(move |tx| {
@@ -560,50 +561,4 @@ pub async fn delete(
         .await?;
     state.webhooks_wake.notify_one();
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Queues the revalidation webhook, in the transaction of the change, for every public page
-/// the change touches: a post that became, stayed or stopped being public.
-struct Revalidation {
-    enabled: bool,
-    post_path: crate::config::PathPattern,
-}
-
-impl Revalidation {
-    fn for_state(state: &AppState) -> Revalidation {
-        Revalidation {
-            enabled: state.config.webhooks.revalidate_url.0.is_some(),
-            post_path: state.config.site.post_path.clone(),
-        }
-    }
-
-    fn changed(
-        &self,
-        tx: &rusqlite::Connection,
-        before: Option<&posts::PostRecord>,
-        after: Option<&posts::PostRecord>,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        if !self.enabled {
-            return Ok(());
-        }
-        fn public(r: Option<&posts::PostRecord>) -> Option<&str> {
-            r.filter(|r| r.status == EffectiveStatus::Published)
-                .map(|r| r.post.summary.slug.as_str())
-        }
-        let (was, is) = (public(before), public(after));
-        let queue = |event: &str, slug: &str| {
-            crate::db::outbox::enqueue(tx, event, slug, &self.post_path.for_slug(slug), now)
-        };
-        match (was, is) {
-            (None, Some(slug)) => queue("post.published", slug),
-            (Some(old), Some(new)) if old == new => queue("post.updated", new),
-            (Some(old), Some(new)) => {
-                queue("post.deleted", old)?;
-                queue("post.published", new)
-            }
-            (Some(old), None) => queue("post.deleted", old),
-            (None, None) => Ok(()),
-        }
-    }
 }

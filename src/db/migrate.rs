@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alert_deliveries",
         include_str!("../../migrations/0007_alert_deliveries.sql"),
     ),
+    (
+        8,
+        "publication_announced",
+        include_str!("../../migrations/0008_publication_announced.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

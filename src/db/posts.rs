@@ -662,3 +662,36 @@ mod tests {
         assert_eq!(fts_expression("*** \"\" :"), None);
     }
 }
+
+/// A scheduled post whose time has come and whose going public nobody was told of yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueAnnouncement {
+    pub id: i64,
+    pub slug: String,
+    pub published_at: i64,
+}
+
+/// Scheduled posts public by `now` and not announced at their current publication time.
+pub fn due_announcements(conn: &Connection, now: i64) -> Result<Vec<DueAnnouncement>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, slug, published_at FROM posts
+          WHERE status = 'scheduled' AND published_at <= ?1
+            AND (announced_at IS NULL OR announced_at != published_at)
+          ORDER BY published_at, id",
+    )?;
+    let rows = stmt.query_map([now], |r| {
+        Ok(DueAnnouncement {
+            id: r.get(0)?,
+            slug: r.get(1)?,
+            published_at: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Records that the post went public at `published_at` and that this was announced.
+pub fn mark_announced(conn: &Connection, id: i64, published_at: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE posts SET announced_at = ?2 WHERE id = ?1")?
+        .execute(params![id, published_at])?;
+    Ok(())
+}

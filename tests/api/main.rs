@@ -21,6 +21,7 @@ mod parity;
 mod permissions;
 mod posts;
 mod privacy;
+mod publication;
 mod seo;
 
 mod taxonomy;
