@@ -499,31 +499,57 @@ impl<'de> Deserialize<'de> for HumanDuration {
     }
 }
 
-/// A secret value: never printed by `Debug`. Empty means "not set".
+/// A value that must never be printed: `Debug` shows `***`. For credentials of outside
+/// services (an SMTP password, a PagerDuty routing key), whose strength is theirs to judge.
+/// Empty means "not set".
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Redacted(String);
 
-impl Secret {
+impl Redacted {
     pub fn expose(&self) -> Option<&str> {
         (!self.0.is_empty()).then_some(self.0.as_str())
     }
 }
 
-impl fmt::Debug for Secret {
+impl fmt::Debug for Redacted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
+    }
+}
+
+impl<'de> Deserialize<'de> for Redacted {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Redacted(String::deserialize(d)?))
+    }
+}
+
+/// A secret blogd itself signs or authenticates with (the JWT key, the HMAC secrets, the
+/// metrics token): redacted like [`Redacted`], and at least 32 characters, because anyone who
+/// guesses it can forge what it protects. Empty means "not set" (blogd generates its own).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(Redacted);
+
+impl Secret {
+    pub fn expose(&self) -> Option<&str> {
+        self.0.expose()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
     }
 }
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        if !text.is_empty() && text.len() < 32 {
+        if !text.is_empty() && text.chars().count() < 32 {
             return Err(serde::de::Error::custom(
                 "must be at least 32 characters (generate one with `openssl rand -hex 32`), or empty to have blogd generate it",
             ));
         }
-        Ok(Secret(text))
+        Ok(Secret(Redacted(text)))
     }
 }
 

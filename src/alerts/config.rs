@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::config::{ByteSize, HumanDuration, OptionalPath, OptionalUrl, Secret};
+use crate::config::{ByteSize, HumanDuration, OptionalPath, OptionalUrl, Redacted};
 
 use super::Severity;
 
@@ -27,7 +27,8 @@ pub struct WebhookChannel {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PagerDutyChannel {
-    pub routing_key: Secret,
+    /// The integration's routing key (PagerDuty's to judge; redacted, never logged).
+    pub routing_key: Redacted,
     pub url: OptionalUrl,
     pub min_severity: Severity,
 }
@@ -47,7 +48,8 @@ pub struct EmailChannel {
     pub port: u16,
     pub security: SmtpSecurity,
     pub username: String,
-    pub password: Secret,
+    /// The relay's password, whatever its length (redacted, never logged).
+    pub password: Redacted,
     pub from: String,
     pub to: Vec<String>,
     pub ca_file: OptionalPath,

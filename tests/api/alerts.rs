@@ -526,3 +526,104 @@ async fn blogd_alerts_test_sends_to_a_configured_channel_and_refuses_a_missing_o
             .starts_with("[INFO] test on ")
     );
 }
+
+/// An outside service's password is redacted but not judged: an ordinary 8-character SMTP
+/// password starts the server, and neither the logs, nor the terminal, nor an error report
+/// ever show it.
+#[tokio::test]
+async fn a_short_smtp_password_is_accepted_and_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let password = "hunter22";
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port().to_string();
+    drop(closed);
+    let email = [
+        ("BLOGD_ALERTS_EMAIL_SERVER", "127.0.0.1"),
+        ("BLOGD_ALERTS_EMAIL_PORT", port.as_str()),
+        ("BLOGD_ALERTS_EMAIL_SECURITY", "none"),
+        ("BLOGD_ALERTS_EMAIL_USERNAME", "ops"),
+        ("BLOGD_ALERTS_EMAIL_PASSWORD", password),
+        ("BLOGD_ALERTS_EMAIL_FROM", "blogd <alerts@blog.example>"),
+        ("BLOGD_ALERTS_EMAIL_TO", "ops@example.com"),
+        ("BLOGD_TLS_ENABLED", "false"),
+        ("BLOGD_LOG_LEVEL", "debug"),
+    ];
+    let with_email = |args: &[&str]| {
+        let mut command = crate::common::blogd_command(dir.path());
+        command.args(args).envs(email);
+        command
+    };
+    let mut child =
+        tokio::process::Command::from(with_email(&["serve", "--listen", "127.0.0.1:0"]))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    let listening = tokio::time::timeout(Duration::from_secs(60), async {
+        use tokio::io::AsyncBufReadExt;
+        loop {
+            let mut line = String::new();
+            if stdout.read_line(&mut line).await.unwrap() == 0 {
+                return false;
+            }
+            printed.push_str(&line);
+            if line.starts_with("blogd listening on ") {
+                return true;
+            }
+        }
+    })
+    .await
+    .expect("the server starts within a minute");
+    assert!(listening, "the server refused to start:\n{printed}");
+
+    // The channel fails (nothing listens there); its error names no password either.
+    let test = tokio::process::Command::from(with_email(&["alerts", "test", "email"]))
+        .output()
+        .await
+        .unwrap();
+    assert!(!test.status.success());
+    let check_file = dir.path().join("check.toml");
+    std::fs::write(&check_file, "").unwrap();
+    let check = tokio::process::Command::from(with_email(&["config", "check"]))
+        .arg(&check_file)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status();
+    let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+    let mut rest = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut rest)
+        .await
+        .unwrap();
+    let mut stderr = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr)
+        .await
+        .unwrap();
+    let mut everything = printed + &rest + &stderr;
+    everything += &String::from_utf8_lossy(&test.stdout);
+    everything += &String::from_utf8_lossy(&test.stderr);
+    everything += &String::from_utf8_lossy(&check.stdout);
+    let logs = dir.path().join("logs");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&logs).unwrap() {
+        everything += &std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+        files += 1;
+    }
+    assert!(files >= 1, "the log files were read: {}", logs.display());
+    assert!(everything.contains("blogd listening"));
+    assert!(
+        !everything.contains(password),
+        "the password was shown somewhere:\n{everything}"
+    );
+}
