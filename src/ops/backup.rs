@@ -13,7 +13,6 @@ use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use rusqlite::{Connection, OpenFlags};
@@ -90,7 +89,8 @@ pub struct Backups {
     keep: usize,
     data_dir: PathBuf,
     db_path: PathBuf,
-    running: AtomicBool,
+    /// Backups are made one after the other (each request makes its own).
+    one_at_a_time: Mutex<()>,
     progress: Mutex<Option<Progress>>,
 }
 
@@ -149,7 +149,7 @@ impl Backups {
             keep: config.backup.keep.max(1) as usize,
             data_dir: config.storage.data_dir.clone(),
             db_path: config.database_path(),
-            running: AtomicBool::new(false),
+            one_at_a_time: Mutex::new(()),
             progress: Mutex::new(None),
         }
     }
@@ -163,18 +163,17 @@ impl Backups {
         *self.progress.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Makes a backup now (blocking). A second one while one runs is refused.
+    /// Makes a backup now (blocking). Asking while one runs is never an error: the request
+    /// waits its turn and makes its own (a backup made on request must contain everything
+    /// acknowledged before the request).
     pub fn create(
         &self,
         now: i64,
         mut on_progress: impl FnMut(Progress),
     ) -> anyhow::Result<BackupInfo> {
-        if self.running.swap(true, Ordering::AcqRel) {
-            anyhow::bail!("a backup is already running");
-        }
+        let _turn = self.one_at_a_time.lock().unwrap_or_else(|p| p.into_inner());
         let result = self.create_inner(now, &mut on_progress);
         *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.running.store(false, Ordering::Release);
         if result.is_ok()
             && let Err(err) = self.prune()
         {
@@ -195,18 +194,12 @@ impl Backups {
             .with_context(|| {
                 format!("cannot create the backup directory {}", self.dir.display())
             })?;
-        let name = format!("blogd-{}", stamp(now));
+        let (name, partial) = self.reserve_name(now)?;
         let final_path = self.dir.join(format!("{name}.db"));
-        if final_path.exists() {
-            anyhow::bail!("a backup named {name} already exists (one per second at most)");
-        }
-        let partial = self.dir.join(format!(".{name}.db.partial"));
-        let _ = fs::remove_file(&partial);
         {
             let src = Connection::open_with_flags(&self.db_path, OpenFlags::SQLITE_OPEN_READ_ONLY)
                 .with_context(|| format!("cannot open {}", self.db_path.display()))?;
             let mut dst = Connection::open(&partial)?;
-            fs::set_permissions(&partial, fs::Permissions::from_mode(0o600))?;
             let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
             copy_all(&backup, &mut |done, total| {
                 let p = Progress {
@@ -252,6 +245,39 @@ impl Backups {
         metrics::gauge!("backup_last_success_timestamp_seconds").set(now as f64);
         tracing::info!(file = %info.file, size, media_files, "backup made and verified");
         Ok(info)
+    }
+
+    /// A name no other backup has, `blogd-<time>` or `blogd-<time>-2`, `-3`… when several
+    /// are made in the same second (by this process or another), reserved by creating its
+    /// private partial file exclusively.
+    fn reserve_name(&self, now: i64) -> anyhow::Result<(String, PathBuf)> {
+        use std::os::unix::fs::OpenOptionsExt;
+        for n in 1..1000 {
+            let name = match n {
+                1 => format!("blogd-{}", stamp(now)),
+                n => format!("blogd-{}-{n}", stamp(now)),
+            };
+            let taken = ["db", "db.age", "json"]
+                .iter()
+                .any(|ext| self.dir.join(format!("{name}.{ext}")).exists());
+            if taken {
+                continue;
+            }
+            let partial = self.dir.join(format!(".{name}.db.partial"));
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&partial)
+            {
+                Ok(_) => return Ok((name, partial)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot create {}", partial.display()));
+                }
+            }
+        }
+        anyhow::bail!("more than 999 backups in one second")
     }
 
     /// Hard-links (or, across file systems, copies) the media files beside the backup.

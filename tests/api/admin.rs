@@ -207,17 +207,89 @@ async fn retention_keeps_the_newest() {
     assert!(list[0].created_at > list[1].created_at);
 }
 
-/// Starts the admin socket of a test server; returns a client for it.
+/// Asking for a backup never fails because of the clock or of another backup: the
+/// first-start backup of the schedule and three `blogd backup now` at once (through the
+/// socket) all succeed, with distinct names, and every one verifies.
+#[tokio::test]
+async fn concurrent_backups_all_succeed_with_distinct_verified_files() {
+    let server =
+        TestServer::start_with(&[("BLOGD_BACKUP_EVERY", "1d"), ("BLOGD_BACKUP_KEEP", "20")]).await;
+    let dir = server.dir.path().to_path_buf();
+    let runs = (0..3).map(|_| {
+        let dir = dir.clone();
+        async move { crate::common::blogd_run(&dir, &["backup", "now"]).await }
+    });
+    let outputs = futures_join_all(runs).await;
+    for out in &outputs {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let printed: std::collections::BTreeSet<String> = outputs
+        .iter()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .last()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(printed.len(), 3, "three different files: {printed:?}");
+    let list = server.state.backups.list();
+    assert_eq!(
+        list.len(),
+        4,
+        "and the scheduled first-start backup: {list:?}"
+    );
+    let names: std::collections::BTreeSet<&str> = list.iter().map(|b| b.file.as_str()).collect();
+    assert_eq!(names.len(), 4);
+    for b in &list {
+        let path = server.state.backups.locate(&b.file);
+        server.state.backups.verify(&path, None).unwrap();
+    }
+    // Within one second, names get a suffix instead of an error.
+    let state = server.state.clone();
+    let same_second = tokio::task::spawn_blocking(move || {
+        let now = state.clock.now();
+        (0..3)
+            .map(|_| state.backups.create(now, |_| {}).unwrap().file)
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    let distinct: std::collections::BTreeSet<&String> = same_second.iter().collect();
+    assert_eq!(distinct.len(), 3, "{same_second:?}");
+    let stamp = same_second[0].trim_end_matches(".db").to_string();
+    assert!(
+        same_second[1..]
+            .iter()
+            .all(|f| f.starts_with(stamp.split('Z').next().unwrap()) && f.contains("Z-")),
+        "later ones of the same second get a suffix: {same_second:?}"
+    );
+}
+
+/// Awaits every future (the suite has no futures crate).
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F: Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+/// A client of the test server's admin socket (the server runs it, as in production).
 async fn admin(server: &TestServer) -> AdminClient {
-    let path = server.dir.path().join("admin.sock");
-    let listener = blogd::admin::bind(&path).unwrap();
-    tokio::spawn(blogd::admin::serve(
-        server.state.clone(),
-        listener,
-        path.clone(),
-        std::future::pending(),
-    ));
-    AdminClient::new(&path)
+    AdminClient::new(&server.dir.path().join("admin.sock"))
 }
 
 #[tokio::test]
