@@ -119,10 +119,11 @@ impl AppState {
     pub fn build(config: Config) -> anyhow::Result<(AppState, Option<FirstAdmin>)> {
         let clock = Clock::default();
         let now = clock.now();
-        ensure_data_dir(&config)?;
+        crate::ops::files::ensure_data_dir(&config)?;
         crate::alerts::channels::validate(&config.alerts)?;
         let db = Db::open(&config.database_path())
             .with_context(|| format!("cannot open {}", config.database_path().display()))?;
+        crate::ops::files::fix_modes(&config);
         let secrets = secrets::load_or_create(
             &config.secrets_path(),
             now,
@@ -289,20 +290,6 @@ impl AppState {
     pub fn keys(&self) -> Arc<KeyRing> {
         self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
-}
-
-/// The data directory holds the database and secrets: create it private to the service user.
-pub fn ensure_data_dir(config: &Config) -> anyhow::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    let dir = &config.storage.data_dir;
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o750)
-            .create(dir)
-            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-    }
-    Ok(())
 }
 
 /// On a database with no user at all, creates `admin` with a random password and returns it

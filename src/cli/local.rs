@@ -35,7 +35,7 @@ pub struct Local<'c> {
 impl<'c> Local<'c> {
     /// Opens (and migrates) the database of `config`'s data directory.
     pub fn open(config: &'c Config) -> anyhow::Result<Local<'c>> {
-        crate::app::ensure_data_dir(config)?;
+        crate::ops::files::ensure_data_dir(config)?;
         Ok(Local {
             config,
             db: Db::open(&config.database_path())?,

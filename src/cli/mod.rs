@@ -107,6 +107,8 @@ pub enum Command {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    // Before anything is created: what blogd writes is never world-readable.
+    crate::ops::files::tighten_umask();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

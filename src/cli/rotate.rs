@@ -78,7 +78,7 @@ fn print(rotated: &Rotated) {
 
 pub fn show(config: &Config, command: &SecretsCommand) -> anyhow::Result<()> {
     let SecretsCommand::Show { which } = command;
-    crate::app::ensure_data_dir(config)?;
+    crate::ops::files::ensure_data_dir(config)?;
     let now = crate::clock::Clock::default().now();
     let file = crate::secrets::load_or_create(
         &config.secrets_path(),

@@ -13,7 +13,7 @@ pub enum TlsCommand {
 pub fn run(config: &Config, command: &TlsCommand) -> anyhow::Result<()> {
     match command {
         TlsCommand::ExportCa => {
-            crate::app::ensure_data_dir(config)?;
+            crate::ops::files::ensure_data_dir(config)?;
             print!(
                 "{}",
                 crate::http::tls::local_ca::export_root(&config.storage.data_dir.join("tls"))?

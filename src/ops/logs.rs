@@ -52,6 +52,7 @@ pub fn dir(config: &Config) -> PathBuf {
 
 /// Installs the global subscriber. Call once, early in `serve`.
 pub fn init(config: &Config) -> anyhow::Result<Logs> {
+    crate::ops::files::ensure_data_dir(config)?;
     let dir = dir(config);
     std::fs::create_dir_all(&dir)
         .map_err(|e| anyhow::anyhow!("cannot create the log directory {}: {e}", dir.display()))?;

@@ -4,6 +4,7 @@ pub mod analytics;
 pub mod backup;
 pub mod bans;
 pub mod batched;
+pub mod files;
 pub mod health;
 pub mod logs;
 pub mod maintenance;

@@ -3,7 +3,6 @@
 //! server. Prints a checklist; any failure makes the exit status non-zero.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
 
 use crate::config::Config;
 use crate::db::Db;
@@ -39,12 +38,6 @@ impl Checklist {
             self.add(Verdict::Fail, fail)
         }
     }
-}
-
-fn private(path: &Path) -> Option<bool> {
-    std::fs::metadata(path)
-        .ok()
-        .map(|m| m.permissions().mode() & 0o007 == 0)
 }
 
 /// The file-and-configuration checks.
@@ -135,25 +128,28 @@ pub fn run(config: &Config, now: i64) -> Vec<Finding> {
         }
     }
 
-    // Directories.
-    for (name, path) in [
-        ("data directory", config.storage.data_dir.clone()),
-        ("backup directory", crate::ops::backup::dir(config)),
-    ] {
-        match private(&path) {
-            Some(ok) => list.check(
-                ok,
-                format!("the {name} is not world-readable"),
-                format!(
-                    "the {name} {} is world-accessible: chmod o-rwx",
-                    path.display()
-                ),
+    // Files: the database (and its WAL), media, backups, logs and the data directory hold
+    // personal data and hashes; nobody but the service (and its group) may read them.
+    if !config.storage.data_dir.exists() {
+        list.add(Verdict::Warn, "no data directory yet");
+    }
+    let exposed = crate::ops::files::exposed(&crate::ops::files::private_paths(config));
+    if exposed.is_empty() {
+        list.add(
+            Verdict::Pass,
+            "the data directory, database, media, backups and logs are not world-readable",
+        );
+    }
+    for found in exposed {
+        list.add(
+            Verdict::Fail,
+            format!(
+                "{} is world-accessible (mode {:o}): run {}",
+                found.path.display(),
+                found.mode,
+                found.remedy()
             ),
-            None if name == "backup directory" => {
-                list.add(Verdict::Warn, "no backup directory yet")
-            }
-            None => list.add(Verdict::Warn, format!("no {name} yet")),
-        }
+        );
     }
     let logs = crate::ops::logs::dir(config);
     let probe = logs.join(".audit-write-check");

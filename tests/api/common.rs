@@ -342,7 +342,8 @@ impl TestServer {
 /// file, so neither the caller's shell nor an installed `/etc/blogd/blogd.toml` changes what
 /// is tested.
 pub fn blogd_command(dir: &std::path::Path) -> std::process::Command {
-    let config = dir.join("blogd-test.toml");
+    // Beside the data directory, not in it: a first start must find no directory there.
+    let config = dir.with_extension("blogd-test.toml");
     if !config.exists() {
         std::fs::write(&config, "# tests: defaults only\n").unwrap();
     }
@@ -366,4 +367,106 @@ pub async fn blogd_run(dir: &std::path::Path, args: &[&str]) -> std::process::Ou
         .await
         .unwrap_or_else(|_| panic!("blogd {args:?} did not finish within 60 s"))
         .unwrap()
+}
+
+/// A real `blogd serve` process on a data directory (plain HTTP on a free loopback port
+/// unless `env` says otherwise), stopped (SIGTERM, then SIGKILL) when dropped, so a failed
+/// assertion never leaves it running.
+pub struct SpawnedServer {
+    pub child: Option<std::process::Child>,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// What it printed before it listened (the first admin's password, say).
+    pub printed: Vec<String>,
+}
+
+impl SpawnedServer {
+    /// Starts it with `umask` (when given) and extra `BLOGD_*` settings; waits until it
+    /// listens (at most a minute).
+    pub fn start(dir: &std::path::Path, env: &[(&str, &str)], umask: Option<u32>) -> SpawnedServer {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
+        let mut command = blogd_command(dir);
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("BLOGD_TLS_ENABLED", "false")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        if let Some(mask) = umask {
+            // SAFETY: umask is async-signal-safe and touches nothing but the child's mask.
+            unsafe {
+                command.pre_exec(move || {
+                    libc::umask(mask as libc::mode_t);
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut printed = Vec::new();
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.strip_prefix("blogd listening on ") {
+                    let base = rest.split_whitespace().next().unwrap_or("").to_string();
+                    let _ = tx.send(Some((base, std::mem::take(&mut printed))));
+                } else {
+                    printed.push(line);
+                }
+            }
+            let _ = tx.send(None);
+        });
+        let mut server = SpawnedServer {
+            child: Some(child),
+            base: String::new(),
+            printed: Vec::new(),
+        };
+        match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(Some((base, printed))) => {
+                server.base = base;
+                server.printed = printed;
+                server
+            }
+            other => panic!("blogd serve did not start listening: {other:?}"),
+        }
+    }
+
+    /// The first admin's one-time password, from what the first start printed.
+    pub fn admin_password(&self) -> String {
+        self.printed
+            .iter()
+            .find_map(|l| l.trim().strip_prefix("password: "))
+            .expect("a first start prints the admin password")
+            .to_string()
+    }
+
+    /// Stops it with SIGTERM and waits (a clean shutdown); returns whether it exited 0.
+    pub fn stop(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        // SAFETY: sending a signal to our own child has no memory-safety preconditions.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+}
+
+impl Drop for SpawnedServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }

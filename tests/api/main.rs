@@ -17,6 +17,7 @@ mod limits;
 mod logs;
 mod observability;
 mod openapi;
+mod operator;
 mod parity;
 mod permissions;
 mod posts;

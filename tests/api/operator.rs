@@ -1,0 +1,168 @@
+//! What a new operator meets in the first hour: private files from the first start whatever
+//! the umask, `blogd healthcheck`, a full disk.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::{SpawnedServer, blogd_run};
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Every file and directory under `root`, with its mode.
+fn modes_under(root: &Path) -> Vec<(String, u32)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path.clone());
+            }
+            if !meta.file_type().is_socket() {
+                out.push((
+                    path.display().to_string(),
+                    meta.permissions().mode() & 0o777,
+                ));
+            }
+        }
+    }
+    out
+}
+
+use std::os::unix::fs::FileTypeExt;
+
+async fn sign_in_and_upload(base: &str, password: &str) {
+    let client = reqwest::Client::new();
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap();
+    let png = hex::decode(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000\
+1f15c4890000000d49444154789c6360f8ffff3f0005fe02fea7d6a4b00000000049454e44ae426082",
+    )
+    .unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(png)
+            .file_name("a.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let uploaded = client
+        .post(format!("{base}/api/v1/media"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_first_start_keeps_everything_private_whatever_the_umask() {
+    for umask in [0o022, 0o002] {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("blogd-data");
+        let server = tokio::task::spawn_blocking({
+            let data = data.clone();
+            move || SpawnedServer::start(&data, &[], Some(umask))
+        })
+        .await
+        .unwrap();
+        sign_in_and_upload(&server.base, &server.admin_password()).await;
+        let backup = blogd_run(&data, &["backup", "now"]).await;
+        assert!(
+            backup.status.success(),
+            "{}",
+            String::from_utf8_lossy(&backup.stderr)
+        );
+
+        assert_eq!(
+            mode(&data) & 0o007,
+            0,
+            "umask {umask:o}: the data directory"
+        );
+        assert_eq!(mode(&data.join("secrets.toml")), 0o600);
+        let files = modes_under(&data);
+        for name in ["blogd.db", "media", "backups", "logs", "app.log"] {
+            assert!(
+                files.iter().any(|(p, _)| p.ends_with(name)),
+                "{name} was made: {files:?}"
+            );
+        }
+        let open: Vec<_> = files.iter().filter(|(_, m)| m & 0o007 != 0).collect();
+        assert!(
+            open.is_empty(),
+            "umask {umask:o}: world-accessible: {open:?}"
+        );
+
+        let audit = blogd_run(&data, &["audit"]).await;
+        let report = String::from_utf8_lossy(&audit.stdout);
+        assert!(!report.contains("world-accessible"), "{report}");
+        assert!(report.contains("are not world-readable"), "{report}");
+        drop(server);
+    }
+}
+
+#[tokio::test]
+async fn an_older_install_with_open_modes_is_fixed_at_start() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let mut first = tokio::task::spawn_blocking({
+        let data = data.clone();
+        move || SpawnedServer::start(&data, &[], Some(0o022))
+    })
+    .await
+    .unwrap();
+    assert!(first.stop());
+    // As an older blogd (or a hand copy) left them.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        data.join("blogd.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let audit = blogd_run(&data, &["audit"]).await;
+    let report = String::from_utf8_lossy(&audit.stdout).into_owned();
+    assert!(!audit.status.success());
+    assert!(
+        report.contains("blogd.db is world-accessible (mode 644): run chmod o-rwx"),
+        "{report}"
+    );
+
+    let _again = tokio::task::spawn_blocking({
+        let data = data.clone();
+        move || SpawnedServer::start(&data, &[], None)
+    })
+    .await
+    .unwrap();
+    assert_eq!(mode(&data), 0o750);
+    assert_eq!(mode(&data.join("blogd.db")), 0o640);
+    // The log is written in batches: wait for the line.
+    let mut log = String::new();
+    for _ in 0..100 {
+        log = std::fs::read_to_string(data.join("logs/app.log")).unwrap();
+        if log.contains("took the permissions for others off") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(log.contains("took the permissions for others off"), "{log}");
+}
