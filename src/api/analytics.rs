@@ -65,7 +65,7 @@ fn origin_of(referrer: &str) -> Option<String> {
 
 /// Record a page view. The body must be signed: `X-Signature: sha256=<hex HMAC-SHA256 of the
 /// raw body with the analytics secret>`. Accepted views are written in batches.
-#[utoipa::path(post, path = "/api/v1/analytics/pageview", tag = "analytics",
+#[utoipa::path(post, path = "/api/v1/analytics/pageview", operation_id = "recordPageView", tag = "analytics",
     request_body = PageViewBody,
     params(("X-Signature" = String, Header, description = "sha256=<hex HMAC-SHA256 of the raw body>")),
     responses(
@@ -132,7 +132,7 @@ pub async fn pageview(
 }
 
 /// Views per post, per day and by referrer (editors and above).
-#[utoipa::path(get, path = "/api/v1/analytics/summary", tag = "analytics",
+#[utoipa::path(get, path = "/api/v1/analytics/summary", operation_id = "getAnalyticsSummary", tag = "analytics",
     params(SummaryQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "The summary", body = Summary), BadRequest, Unauthorized, Forbidden))]

@@ -260,7 +260,7 @@ fn refuse_admin_from_elsewhere(
 /// Unknown users and wrong passwords get the same answer in about the same time. After 5
 /// failures in 15 minutes the account is locked for 15 minutes (423, even with the right
 /// password). Accounts with two-factor sign-in get an `mfa_token` instead of tokens.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/login", operation_id = "login", tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in, or the TOTP step is next", body = LoginResponse),
@@ -327,7 +327,7 @@ pub async fn login(
 }
 
 /// Second sign-in step for accounts with TOTP: a current code or an unused recovery code.
-#[utoipa::path(post, path = "/api/v1/auth/login/totp", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/login/totp", operation_id = "loginWithTotp", tag = "auth",
     request_body = TotpLoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenPair),
@@ -404,7 +404,7 @@ async fn second_factor_ok(state: &AppState, user: &UserRow, code: &str) -> Resul
 /// Trade a refresh token for a new pair. The presented token is spent; presenting a spent one
 /// again ends its whole session (it was stolen or replayed) and is a `refresh_token_reuse`
 /// security event.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/refresh", operation_id = "refreshTokens", tag = "auth",
     request_body = RefreshRequest,
     responses((status = 200, description = "A new pair", body = TokenPair), BadRequest, Unauthorized, UnsupportedMediaType))]
 pub async fn refresh(
@@ -463,7 +463,7 @@ pub async fn refresh(
 
 /// Sign out: this access token and its session stop working at once (also after a restart).
 /// With `refresh_token`, that token's session ends too.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/logout", operation_id = "logout", tag = "auth",
     request_body(content = Option<LogoutRequest>, description = "Optional"),
     security(("bearer" = [])),
     responses((status = 204, description = "Signed out"), BadRequest, Unauthorized, UnsupportedMediaType))]
@@ -508,7 +508,7 @@ pub async fn logout(
 }
 
 /// Create an account (role `reader`), when `auth.open_registration` allows it.
-#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/register", operation_id = "register", tag = "auth",
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Created", body = Account),

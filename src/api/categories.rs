@@ -53,7 +53,7 @@ pub struct UpdateCategory {
 }
 
 /// List categories, by name.
-#[utoipa::path(get, path = "/api/v1/categories", tag = "categories",
+#[utoipa::path(get, path = "/api/v1/categories", operation_id = "listCategories", tag = "categories",
     params(PageQuery),
     responses((status = 200, description = "A page of categories", body = Paginated<Category>), BadRequest))]
 pub async fn list(
@@ -69,7 +69,7 @@ pub async fn list(
 }
 
 /// Read one category.
-#[utoipa::path(get, path = "/api/v1/categories/{slug}", tag = "categories",
+#[utoipa::path(get, path = "/api/v1/categories/{slug}", operation_id = "getCategory", tag = "categories",
     params(("slug" = String, Path, description = "The category's slug")),
     responses((status = 200, description = "The category", body = Category), (status = 304, description = "Not modified"), NotFound))]
 pub async fn get(
@@ -86,7 +86,7 @@ pub async fn get(
 }
 
 /// Create a category (editors and above).
-#[utoipa::path(post, path = "/api/v1/categories", tag = "categories",
+#[utoipa::path(post, path = "/api/v1/categories", operation_id = "createCategory", tag = "categories",
     request_body = CreateCategory,
     security(("bearer" = [])),
     responses(
@@ -135,7 +135,7 @@ pub async fn create(
 }
 
 /// Change a category (editors and above).
-#[utoipa::path(patch, path = "/api/v1/categories/{slug}", tag = "categories",
+#[utoipa::path(patch, path = "/api/v1/categories/{slug}", operation_id = "updateCategory", tag = "categories",
     params(("slug" = String, Path, description = "The category's slug")),
     request_body = UpdateCategory,
     security(("bearer" = [])),
@@ -193,7 +193,7 @@ pub async fn update(
 }
 
 /// Delete a category (editors and above). Its posts stay, without it.
-#[utoipa::path(delete, path = "/api/v1/categories/{slug}", tag = "categories",
+#[utoipa::path(delete, path = "/api/v1/categories/{slug}", operation_id = "deleteCategory", tag = "categories",
     params(("slug" = String, Path, description = "The category's slug")),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), Unauthorized, Forbidden, NotFound))]

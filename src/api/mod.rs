@@ -8,6 +8,7 @@ pub mod auth;
 pub mod authors;
 pub mod categories;
 pub mod comments;
+pub mod contract;
 pub mod health;
 pub mod media;
 pub mod posts;
@@ -44,11 +45,14 @@ use crate::http::request_id::ErrorBody;
         (name = "authors", description = "Public author profiles"),
         (name = "comments", description = "Comments and their moderation"),
         (name = "auth", description = "Sign-in and the caller's own account"),
+        (name = "users", description = "Accounts of others and their personal data (admins)"),
+        (name = "audit", description = "The audit log (admins)"),
+        (name = "media", description = "Uploaded images"),
         (name = "analytics", description = "Page views and their summary"),
         (name = "seo", description = "Sitemap, feeds and metadata"),
         (name = "health", description = "Liveness and readiness"),
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, posts::PostOrdering)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -128,9 +132,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(comments::get, comments::moderate, comments::delete))
 }
 
+/// The API's routes and the complete OpenAPI document describing them (with what the HTTP
+/// layers add, see [`contract`]).
+pub fn parts() -> (axum::Router<AppState>, serde_json::Value) {
+    let (routes, generated) = router().split_for_parts();
+    (routes, document(generated))
+}
+
 /// The OpenAPI document, as `GET /api/schema` serves it and `blogd openapi` prints it.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    router().into_openapi()
+pub fn openapi() -> serde_json::Value {
+    document(router().into_openapi())
+}
+
+fn document(generated: utoipa::openapi::OpenApi) -> serde_json::Value {
+    let value = serde_json::to_value(generated).expect("the OpenAPI document serializes");
+    contract::complete(value)
 }
 
 // Error responses, one type per status, for the `responses(...)` of each handler.

@@ -51,8 +51,23 @@ pub struct PostListQuery {
     /// `draft` or `scheduled`: authors see their own, editors everybody's. Ignored for
     /// anonymous callers and readers, who only ever see published posts.
     pub status: Option<PostStatus>,
-    /// `-published_at` (default), `published_at`, `title` or `-updated_at`.
+    /// Sort order (default `-published_at`: newest first).
+    #[param(value_type = Option<PostOrdering>)]
     pub ordering: Option<String>,
+}
+
+/// The orders of the post list (`ordering`); a leading `-` means descending.
+// Documents the parameter; `db::posts::Ordering::parse` reads it.
+#[derive(Deserialize, ToSchema)]
+pub enum PostOrdering {
+    #[serde(rename = "-published_at")]
+    PublishedDesc,
+    #[serde(rename = "published_at")]
+    PublishedAsc,
+    #[serde(rename = "title")]
+    Title,
+    #[serde(rename = "-updated_at")]
+    UpdatedDesc,
 }
 
 /// A new post.
@@ -322,7 +337,7 @@ fn scope_for(caller: &Caller, status: Option<PostStatus>) -> Scope {
 }
 
 /// List posts (published ones, unless `status` asks for the caller's drafts or scheduled posts).
-#[utoipa::path(get, path = "/api/v1/posts", tag = "posts",
+#[utoipa::path(get, path = "/api/v1/posts", operation_id = "listPosts", tag = "posts",
     params(PageQuery, PostListQuery),
     security((), ("bearer" = [])),
     responses(
@@ -376,7 +391,7 @@ pub async fn list(
 }
 
 /// Read one post. Drafts and scheduled posts answer 404 to anyone but their author and editors.
-#[utoipa::path(get, path = "/api/v1/posts/{slug}", tag = "posts",
+#[utoipa::path(get, path = "/api/v1/posts/{slug}", operation_id = "getPost", tag = "posts",
     params(("slug" = String, Path, description = "The post's slug"),
            ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier read: 304 when unchanged")),
     security((), ("bearer" = [])),
@@ -426,7 +441,7 @@ pub fn urlencode(segment: &str) -> String {
 }
 
 /// Create a post (authors and above). The caller becomes its author.
-#[utoipa::path(post, path = "/api/v1/posts", tag = "posts",
+#[utoipa::path(post, path = "/api/v1/posts", operation_id = "createPost", tag = "posts",
     request_body = CreatePost,
     security(("bearer" = [])),
     responses(
@@ -467,7 +482,7 @@ pub async fn create(
 }
 
 /// Change a post (its author, or editors). Honours `If-Match`: a stale ETag changes nothing.
-#[utoipa::path(patch, path = "/api/v1/posts/{slug}", tag = "posts",
+#[utoipa::path(patch, path = "/api/v1/posts/{slug}", operation_id = "updatePost", tag = "posts",
     params(("slug" = String, Path, description = "The post's slug"),
            ("If-Match" = Option<String>, Header, description = "The ETag the change is based on")),
     request_body = UpdatePost,
@@ -544,7 +559,7 @@ fn resolve_publication(
 }
 
 /// Delete a post (its author, or editors). Honours `If-Match`.
-#[utoipa::path(delete, path = "/api/v1/posts/{slug}", tag = "posts",
+#[utoipa::path(delete, path = "/api/v1/posts/{slug}", operation_id = "deletePost", tag = "posts",
     params(("slug" = String, Path, description = "The post's slug"),
            ("If-Match" = Option<String>, Header, description = "The ETag the deletion is based on")),
     security(("bearer" = [])),

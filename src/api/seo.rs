@@ -162,7 +162,7 @@ fn feed_scope(query: Option<&str>) -> Result<FeedScope, ApiError> {
 /// The sitemap (sitemaps.org): the home page, every public post, every category, and every
 /// author with public posts, each with `lastmod`. Past 50,000 URLs, a sitemap index of
 /// `/sitemaps/{n}.xml` files.
-#[utoipa::path(get, path = "/sitemap.xml", tag = "seo",
+#[utoipa::path(get, path = "/sitemap.xml", operation_id = "getSitemap", tag = "seo",
     responses(
         (status = 200, description = "A urlset or a sitemap index", content_type = "application/xml"),
         (status = 304, description = "Not modified"),
@@ -176,7 +176,7 @@ pub async fn sitemap_xml(
 }
 
 /// One file of a split sitemap (only when `/sitemap.xml` is an index).
-#[utoipa::path(get, path = "/sitemaps/{file}", tag = "seo",
+#[utoipa::path(get, path = "/sitemaps/{file}", operation_id = "getSitemapFile", tag = "seo",
     params(("file" = String, Path, description = "`1.xml`, `2.xml`…")),
     responses(
         (status = 200, description = "A urlset", content_type = "application/xml"),
@@ -198,7 +198,7 @@ pub async fn sitemap_file(
 
 /// RSS 2.0 feed of the 20 newest public posts, full sanitized HTML in `content:encoded`;
 /// `?category=slug` or `?tag=slug` for one term's posts.
-#[utoipa::path(get, path = "/feed.xml", tag = "seo",
+#[utoipa::path(get, path = "/feed.xml", operation_id = "getFeed", tag = "seo",
     params(
         ("category" = Option<String>, Query, description = "Only this category's posts"),
         ("tag" = Option<String>, Query, description = "Only this tag's posts"),
@@ -215,7 +215,7 @@ pub async fn feed_xml(State(state): State<AppState>, parts: Parts) -> Result<Res
 }
 
 /// robots.txt: names the sitemap; keeps crawlers out of `/api/` except the documentation.
-#[utoipa::path(get, path = "/robots.txt", tag = "seo",
+#[utoipa::path(get, path = "/robots.txt", operation_id = "getRobotsTxt", tag = "seo",
     responses(
         (status = 200, description = "robots.txt", content_type = "text/plain"),
         (status = 304, description = "Not modified"),
@@ -227,7 +227,7 @@ pub async fn robots_txt(State(state): State<AppState>, parts: Parts) -> Result<R
 
 /// What a front end puts in a public post's `<head>`. Every `<`, `>` and `&` in the JSON is a
 /// `\u` escape, so no field can close a `<script>` element it is embedded in.
-#[utoipa::path(get, path = "/api/v1/seo/posts/{slug}", tag = "seo",
+#[utoipa::path(get, path = "/api/v1/seo/posts/{slug}", operation_id = "getPostSeo", tag = "seo",
     params(("slug" = String, Path, description = "The post's slug")),
     responses(
         (status = 200, description = "Metadata", body = crate::seo::meta::PostMeta),

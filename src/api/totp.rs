@@ -42,7 +42,7 @@ pub struct TotpDisable {
 }
 
 /// Start two-factor setup: a new secret, enabled only once a code from it is confirmed.
-#[utoipa::path(post, path = "/api/v1/auth/totp/setup", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/totp/setup", operation_id = "setupTotp", tag = "auth",
     security(("bearer" = [])),
     responses((status = 200, description = "The secret to enrol", body = TotpSetup), Unauthorized, Conflict))]
 pub async fn setup(
@@ -71,7 +71,7 @@ pub async fn setup(
 
 /// Confirm setup with a current code: enables two-factor sign-in and returns recovery codes.
 /// Sign in again to get tokens that count as two-factor.
-#[utoipa::path(post, path = "/api/v1/auth/totp/confirm", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/totp/confirm", operation_id = "confirmTotp", tag = "auth",
     request_body = TotpConfirm,
     security(("bearer" = [])),
     responses(
@@ -121,7 +121,7 @@ pub async fn confirm(
 }
 
 /// Turn two-factor sign-in off (needs the password).
-#[utoipa::path(delete, path = "/api/v1/auth/totp", tag = "auth",
+#[utoipa::path(delete, path = "/api/v1/auth/totp", operation_id = "disableTotp", tag = "auth",
     request_body = TotpDisable,
     security(("bearer" = [])),
     responses((status = 204, description = "Disabled"), BadRequest, Unauthorized, UnsupportedMediaType))]

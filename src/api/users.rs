@@ -48,7 +48,7 @@ pub struct UpdateUser {
 }
 
 /// All accounts, by id.
-#[utoipa::path(get, path = "/api/v1/users", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/users", operation_id = "listUsers", tag = "users",
     params(PageQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "A page of accounts", body = Paginated<Account>), BadRequest, Unauthorized, Forbidden))]
@@ -70,7 +70,7 @@ pub async fn list(
 }
 
 /// Create an account with any role.
-#[utoipa::path(post, path = "/api/v1/users", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/users", operation_id = "createUser", tag = "users",
     request_body = CreateUser,
     security(("bearer" = [])),
     responses(
@@ -105,7 +105,7 @@ pub async fn create(
 }
 
 /// One account.
-#[utoipa::path(get, path = "/api/v1/users/{username}", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/users/{username}", operation_id = "getUser", tag = "users",
     params(("username" = String, Path, description = "The username")),
     security(("bearer" = [])),
     responses((status = 200, description = "The account", body = Account), Unauthorized, Forbidden, NotFound))]
@@ -124,7 +124,7 @@ pub async fn get(
 
 /// Change an account's role, activity or display name. A role change or deactivation ends
 /// the user's sessions; the last active admin cannot be demoted or deactivated (409).
-#[utoipa::path(patch, path = "/api/v1/users/{username}", tag = "auth",
+#[utoipa::path(patch, path = "/api/v1/users/{username}", operation_id = "updateUser", tag = "users",
     params(("username" = String, Path, description = "The username")),
     request_body = UpdateUser,
     security(("bearer" = [])),
@@ -188,7 +188,7 @@ pub async fn update(
 }
 
 /// The audit log, newest first (admins).
-#[utoipa::path(get, path = "/api/v1/audit", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/audit", operation_id = "listAuditEvents", tag = "audit",
     params(("action" = Option<String>, Query, description = "Only this action, e.g. `auth.login`"),
            ("actor" = Option<String>, Query, description = "Only this actor (a username, `console` or `system`)"),
            PageQuery),
