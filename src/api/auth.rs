@@ -32,8 +32,12 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// A signed-in session's tokens.
 #[derive(Serialize, ToSchema)]
 pub struct TokenPair {
+    /// Always `tokens`: tells this answer of `POST /api/v1/auth/login` from an `MfaChallenge`.
+    #[serde(rename = "type")]
+    pub kind: TokenPairType,
     /// JWT, valid for `expires_in` seconds. Send as `Authorization: Bearer …`.
     pub access_token: String,
     /// Opaque, single-use: `POST /api/v1/auth/refresh` spends it for a new pair.
@@ -44,17 +48,40 @@ pub struct TokenPair {
     pub expires_in: i64,
 }
 
+/// The `type` of a [`TokenPair`].
+#[derive(Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenPairType {
+    Tokens,
+}
+
+/// The `type` of an [`MfaChallenge`].
+#[derive(Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaChallengeType {
+    MfaChallenge,
+}
+
 /// The answer to a correct password of an account with two-factor sign-in.
 #[derive(Serialize, ToSchema)]
 pub struct MfaChallenge {
+    /// Always `mfa_challenge`: tells this answer from a `TokenPair`.
+    #[serde(rename = "type")]
+    pub kind: MfaChallengeType,
     /// Always true.
     pub mfa_required: bool,
     /// Give it to `POST /api/v1/auth/login/totp` with a code, within 5 minutes.
     pub mfa_token: String,
 }
 
+/// The answer to a correct password: tokens, or (accounts with two-factor sign-in) the
+/// challenge for `POST /api/v1/auth/login/totp`. `type` tells which.
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
+#[schema(discriminator(property_name = "type", mapping(
+    ("tokens" = "#/components/schemas/TokenPair"),
+    ("mfa_challenge" = "#/components/schemas/MfaChallenge")
+)))]
 pub enum LoginResponse {
     Tokens(TokenPair),
     Mfa(MfaChallenge),
@@ -80,7 +107,9 @@ pub struct RefreshRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogoutRequest {
-    /// A refresh token of the caller's whose session ends too.
+    /// A refresh token of the session to end (with an access token: another session of the
+    /// caller's that ends too).
+    #[schema(min_length = 1, max_length = 256)]
     pub refresh_token: Option<String>,
 }
 
@@ -165,6 +194,7 @@ async fn sign_in(
     let mut claims = tokens::Claims::new(user.id, user.role, &session_id, now, access_ttl);
     claims.mfa = mfa;
     Ok(TokenPair {
+        kind: TokenPairType::Tokens,
         access_token: tokens::sign(&state.keys(), &claims)?,
         refresh_token,
         token_type: "Bearer".into(),
@@ -318,6 +348,7 @@ pub async fn login(
     if user.totp_enabled {
         let mfa_token = tokens::sign_mfa(&state.keys(), user.id, state.clock.now())?;
         return Ok(axum::Json(LoginResponse::Mfa(MfaChallenge {
+            kind: MfaChallengeType::MfaChallenge,
             mfa_required: true,
             mfa_token,
         })));
@@ -346,14 +377,19 @@ pub async fn login_totp(
     v.finish()?;
     state.enforce(Class::Login, &meta, None)?;
     let now = state.clock.now();
-    let user_id = tokens::verify_mfa(&state.keys(), body.mfa_token.trim(), now)?;
+    let user_id = tokens::verify_mfa(&state.keys(), body.mfa_token.trim(), now).map_err(
+        |err| match err {
+            ApiError::TokenExpired => ApiError::MfaTokenExpired,
+            _ => ApiError::MfaTokenInvalid,
+        },
+    )?;
     let user = state
         .db
         .read(move |c| users::by_id(c, user_id))
         .await
-        .map_err(|_| ApiError::TokenInvalid)?;
+        .map_err(|_| ApiError::MfaTokenInvalid)?;
     if !user.active || !user.totp_enabled {
-        return Err(ApiError::TokenRevoked);
+        return Err(ApiError::MfaTokenRevoked);
     }
     refuse_if_locked(&state, &meta, &user)?;
     refuse_admin_from_elsewhere(&state, &meta, &user)?;
@@ -442,11 +478,11 @@ pub async fn refresh(
                 None,
                 format!("user {user_id}: session {session_id} revoked"),
             );
-            return Err(ApiError::TokenRevoked);
+            return Err(ApiError::RefreshTokenRevoked);
         }
-        sessions::Refresh::Unknown => return Err(ApiError::TokenInvalid),
-        sessions::Refresh::Revoked => return Err(ApiError::TokenRevoked),
-        sessions::Refresh::Expired => return Err(ApiError::TokenExpired),
+        sessions::Refresh::Unknown => return Err(ApiError::RefreshTokenInvalid),
+        sessions::Refresh::Revoked => return Err(ApiError::RefreshTokenRevoked),
+        sessions::Refresh::Expired => return Err(ApiError::RefreshTokenExpired),
     };
     // The role comes from the database, not the old token: a demotion applies at refresh.
     let user = state.db.read(move |c| users::by_id(c, user_id)).await?;
@@ -454,6 +490,7 @@ pub async fn refresh(
     let mut claims = tokens::Claims::new(user.id, user.role, &session_id, now, access_ttl);
     claims.mfa = mfa;
     Ok(axum::Json(TokenPair {
+        kind: TokenPairType::Tokens,
         access_token: tokens::sign(&state.keys(), &claims)?,
         refresh_token: successor,
         token_type: "Bearer".into(),
@@ -461,23 +498,60 @@ pub async fn refresh(
     }))
 }
 
-/// Sign out: this access token and its session stop working at once (also after a restart).
-/// With `refresh_token`, that token's session ends too.
+/// Sign out. With a valid access token: that token and its session stop working at once (also
+/// after a restart), and `refresh_token`, if given, ends that session of the caller's too. With
+/// `refresh_token` alone (no access token, or one that has expired or been revoked): that
+/// token's session ends, with every access token issued in it, so a client whose access token
+/// ran out need not refresh just to sign out. Ending a session that has already ended is not an
+/// error.
 #[utoipa::path(post, path = "/api/v1/auth/logout", operation_id = "logout", tag = "auth",
-    request_body(content = Option<LogoutRequest>, description = "Optional"),
-    security(("bearer" = [])),
+    request_body(content = Option<LogoutRequest>, description = "Optional with an access token; required without one"),
+    security((), ("bearer" = [])),
     responses((status = 204, description = "Signed out"), BadRequest, Unauthorized, UnsupportedMediaType))]
 pub async fn logout(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Result<Caller, ApiError>,
     meta: Meta,
     OptionalJson(body): OptionalJson<LogoutRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let user = caller.require(Role::Reader)?.clone();
+    let presented = body.and_then(|b| b.refresh_token);
+    if let Some(token) = &presented {
+        let mut v = Validator::new();
+        v.text("refresh_token", token, 256);
+        v.finish()?;
+    }
+    let refresh_hash = presented.map(|t| tokens::refresh_token_hash(t.trim()));
+    match (caller, refresh_hash) {
+        (Ok(Caller::User(user)), other) => logout_signed_in(&state, &meta, user, other).await,
+        // The refresh token is the credential: an access token that has run out (or was
+        // revoked, or is garbage) does not stand in its way.
+        (Ok(Caller::Anonymous) | Err(_), Some(hash)) => {
+            logout_by_refresh_token(&state, &meta, hash).await
+        }
+        (Ok(Caller::Anonymous), None) => Err(ApiError::Unauthorized),
+        (Err(err), None) => Err(err),
+    }
+}
+
+/// The session (id, owner) a refresh token belongs to, spent or not.
+fn session_of_refresh_token(
+    tx: &rusqlite::Connection,
+    hash: &str,
+) -> Result<Option<(String, i64)>, StoreError> {
+    Ok(rusqlite::OptionalExtension::optional(tx.query_row(
+        "SELECT s.id, s.user_id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.token_hash = ?1",
+        [hash],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    ))?)
+}
+
+async fn logout_signed_in(
+    state: &AppState,
+    meta: &Meta,
+    user: crate::auth::AuthUser,
+    other: Option<String>,
+) -> Result<StatusCode, ApiError> {
     let now = state.clock.now();
-    let other = body
-        .and_then(|b| b.refresh_token)
-        .map(|t| tokens::refresh_token_hash(t.trim()));
     let origin = meta.origin();
     let (jti, exp) = (user.jti.clone(), user.exp);
     let ended = state
@@ -487,13 +561,10 @@ pub async fn logout(
             let mut ended = vec![user.sid.clone()];
             sessions::revoke(tx, &user.sid, now)?;
             if let Some(hash) = other {
-                let session: Option<(String, i64)> = rusqlite::OptionalExtension::optional(tx.query_row(
-                    "SELECT s.id, s.user_id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.token_hash = ?1",
-                    [hash],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                ))?;
                 // Only the caller's own sessions: a stranger's refresh token is ignored.
-                if let Some((sid, _)) = session.filter(|(_, owner)| *owner == user.id) {
+                if let Some((sid, _)) =
+                    session_of_refresh_token(tx, &hash)?.filter(|(_, owner)| *owner == user.id)
+                {
                     sessions::revoke(tx, &sid, now)?;
                     ended.push(sid);
                 }
@@ -504,6 +575,37 @@ pub async fn logout(
         .await?;
     state.revocations.token_revoked(jti, exp);
     state.revocations.sessions_revoked(ended);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn logout_by_refresh_token(
+    state: &AppState,
+    meta: &Meta,
+    hash: String,
+) -> Result<StatusCode, ApiError> {
+    let now = state.clock.now();
+    let origin = meta.origin();
+    let ended = state
+        .db
+        .write(move |tx| {
+            let Some((sid, owner)) = session_of_refresh_token(tx, &hash)? else {
+                return Ok(None);
+            };
+            if sessions::revoke(tx, &sid, now)? {
+                audit::record(
+                    tx,
+                    &Actor::User(owner),
+                    "auth.logout",
+                    Some(&format!("session:{sid}")),
+                    &origin,
+                    now,
+                )?;
+            }
+            Ok::<_, StoreError>(Some(sid))
+        })
+        .await?
+        .ok_or(ApiError::RefreshTokenInvalid)?;
+    state.revocations.sessions_revoked([ended]);
     Ok(StatusCode::NO_CONTENT)
 }
 

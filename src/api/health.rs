@@ -105,8 +105,8 @@ pub async fn healthcheck(State(state): State<AppState>) -> (StatusCode, Json<Hea
 /// Prometheus metrics (text format), for `metrics.allow` addresses or the `metrics.token`
 /// bearer token; everyone else gets 404.
 #[utoipa::path(get, path = "/metrics", operation_id = "getMetrics", tag = "health",
-    security((), ("bearer" = [])),
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), NotFound))]
+    security((), ("metrics_token" = [])),
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"), NotFound))]
 pub async fn metrics(
     State(state): State<AppState>,
     meta: Meta,

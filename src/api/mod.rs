@@ -57,7 +57,7 @@ use crate::http::request_id::ErrorBody;
 )]
 struct ApiDoc;
 
-/// Declares the `bearer` security scheme the handlers refer to.
+/// Declares the `bearer` and `metrics_token` security schemes the handlers refer to.
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -70,6 +70,17 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some("An access token from POST /api/v1/auth/login"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "`metrics.token` from the configuration (only for GET /metrics)",
+                    ))
                     .build(),
             ),
         );

@@ -584,6 +584,7 @@ async fn sigterm_with_ten_thousand_queued_views_loses_none() {
                     let body = json!({"path": format!("/blog/p{t}-{i}")}).to_string();
                     let r = client
                         .post(format!("{base}/api/v1/analytics/pageview"))
+                        .header("content-type", "text/plain;charset=UTF-8")
                         .header("x-signature", signature(secret, body.as_bytes()))
                         .body(body)
                         .send()
