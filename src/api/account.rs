@@ -56,7 +56,7 @@ impl From<UserRow> for Account {
 #[serde(deny_unknown_fields)]
 pub struct UpdateMe {
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 2000)]

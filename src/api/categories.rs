@@ -42,10 +42,10 @@ pub struct CreateCategory {
 #[serde(deny_unknown_fields)]
 pub struct UpdateCategory {
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(max_length = 100)]
+    #[schema(value_type = String, max_length = 100)]
     pub slug: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 2000)]

@@ -46,6 +46,7 @@ pub fn complete(mut doc: Value) -> Value {
         }
     }
     reference_components(&mut doc);
+    no_null_request_bodies(&mut doc);
     require_nullable_response_properties(&mut doc);
     mark_timestamps(&mut doc);
     doc
@@ -359,6 +360,41 @@ fn reference_components(doc: &mut Value) {
     }
     if let Some(paths) = doc.get_mut("paths") {
         replace(paths, &by_shape, false);
+    }
+}
+
+/// An optional JSON body is absent or an object, never `null` (`http::json` refuses anything
+/// but an object): utoipa writes `Option<T>` bodies as `oneOf: [T, null]`, which made
+/// generated clients send `null`. The body's `required: false` already says it may be left out.
+fn no_null_request_bodies(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        for method in METHODS {
+            let Some(content) = item
+                .get_mut(*method)
+                .and_then(|op| op.get_mut("requestBody"))
+                .and_then(|body| body.get_mut("content"))
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            for media in content.values_mut() {
+                let schema = &mut media["schema"];
+                let Some(alternatives) = schema["oneOf"].as_array() else {
+                    continue;
+                };
+                let not_null: Vec<Value> = alternatives
+                    .iter()
+                    .filter(|a| a["type"] != "null")
+                    .cloned()
+                    .collect();
+                if not_null.len() == 1 && alternatives.len() == 2 {
+                    *schema = not_null[0].clone();
+                }
+            }
+        }
     }
 }
 

@@ -56,19 +56,44 @@ pub struct PostListQuery {
     pub ordering: Option<String>,
 }
 
-/// The orders of the post list (`ordering`); a leading `-` means descending.
-// Documents the parameter; `db::posts::Ordering::parse` reads it.
-#[derive(Deserialize, ToSchema)]
-pub enum PostOrdering {
-    #[serde(rename = "-published_at")]
-    PublishedDesc,
-    #[serde(rename = "published_at")]
-    PublishedAsc,
-    #[serde(rename = "title")]
-    Title,
-    #[serde(rename = "-updated_at")]
-    UpdatedDesc,
+/// The orders of the post list (`ordering`), for the OpenAPI document (`db::posts::Ordering`
+/// reads the parameter). Written by hand for the `x-enum-varnames` extension, which gives
+/// generators names for `-published_at` and `published_at` that they cannot derive.
+pub struct PostOrdering;
+
+impl utoipa::PartialSchema for PostOrdering {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::extensions::ExtensionsBuilder;
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "Sort order of the post list; a leading `-` means descending.",
+            ))
+            .enum_values(Some([
+                "-published_at",
+                "published_at",
+                "title",
+                "-updated_at",
+            ]))
+            .extensions(Some(
+                ExtensionsBuilder::new()
+                    .add(
+                        "x-enum-varnames",
+                        serde_json::json!([
+                            "NEWEST_FIRST",
+                            "OLDEST_FIRST",
+                            "TITLE",
+                            "RECENTLY_UPDATED"
+                        ]),
+                    )
+                    .build(),
+            ))
+            .into()
+    }
 }
+
+impl ToSchema for PostOrdering {}
 
 /// A new post.
 #[derive(Deserialize, ToSchema)]
@@ -112,27 +137,28 @@ pub struct CreatePost {
 #[serde(deny_unknown_fields)]
 pub struct UpdatePost {
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(max_length = 100)]
+    #[schema(value_type = String, max_length = 100)]
     pub slug: Option<String>,
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(min_length = 1, max_length = 200000)]
+    #[schema(value_type = String, min_length = 1, max_length = 200000)]
     pub content: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 1000)]
     pub excerpt: Option<Option<String>>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = PostStatus)]
     pub status: Option<PostStatus>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub published_at: Option<Option<String>>,
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(max_items = 20)]
+    #[schema(value_type = Vec<String>, max_items = 20)]
     pub categories: Option<Vec<String>>,
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(max_items = 20)]
+    #[schema(value_type = Vec<String>, max_items = 20)]
     pub tags: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 2000)]

@@ -29,7 +29,10 @@ pub struct TotpConfirm {
     pub code: String,
 }
 
+/// The answer to a confirmed TOTP setup. (Named `TotpEnabled` in the document: generators
+/// name a model's local variable after it, which a property named like the model shadowed.)
 #[derive(Serialize, ToSchema)]
+#[schema(as = TotpEnabled)]
 pub struct RecoveryCodes {
     /// Ten one-time codes for when the authenticator is lost. Shown only now.
     pub recovery_codes: Vec<String>,

@@ -38,12 +38,14 @@ pub struct CreateUser {
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = Role)]
     pub role: Option<Role>,
     /// `false` deactivates: the user can no longer sign in and every session ends.
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = bool)]
     pub active: Option<bool>,
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
 }
 
