@@ -377,12 +377,11 @@ pub async fn login_totp(
     v.finish()?;
     state.enforce(Class::Login, &meta, None)?;
     let now = state.clock.now();
-    let user_id = tokens::verify_mfa(&state.keys(), body.mfa_token.trim(), now).map_err(
-        |err| match err {
+    let user_id =
+        tokens::verify_mfa(&state.keys(), body.mfa_token.trim(), now).map_err(|err| match err {
             ApiError::TokenExpired => ApiError::MfaTokenExpired,
             _ => ApiError::MfaTokenInvalid,
-        },
-    )?;
+        })?;
     let user = state
         .db
         .read(move |c| users::by_id(c, user_id))
@@ -569,7 +568,14 @@ async fn logout_signed_in(
                     ended.push(sid);
                 }
             }
-            audit::record(tx, &Actor::User(user.id), "auth.logout", Some(&format!("session:{}", user.sid)), &origin, now)?;
+            audit::record(
+                tx,
+                &Actor::User(user.id),
+                "auth.logout",
+                Some(&format!("session:{}", user.sid)),
+                &origin,
+                now,
+            )?;
             Ok::<_, StoreError>(ended)
         })
         .await?;

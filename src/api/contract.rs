@@ -24,7 +24,9 @@ use crate::http::docs::{REDOC_PATH, SCHEMA_PATH, SWAGGER_PATH};
 use crate::http::public_cache::CACHED_ROUTES;
 use crate::http::throttle::never_throttled;
 
-const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// The document with the layers' responses and headers, tightened schemas, and the servers.
 pub fn complete(mut doc: Value) -> Value {
@@ -169,7 +171,9 @@ fn add_docs_routes(doc: &mut Value) {
             }}
         }})
     };
-    let paths = doc["paths"].as_object_mut().expect("the document has paths");
+    let paths = doc["paths"]
+        .as_object_mut()
+        .expect("the document has paths");
     paths.insert(
         SCHEMA_PATH.into(),
         json!({"get": {
@@ -310,9 +314,7 @@ fn add_layer_responses(path: &str, method: &str, op: &mut Value) {
                 .or_insert_with(|| header_ref("Retry-After"));
         }
         if conditional && (status == "200" || status == "304") {
-            headers
-                .entry("ETag")
-                .or_insert_with(|| header_ref("ETag"));
+            headers.entry("ETag").or_insert_with(|| header_ref("ETag"));
         }
         // Headers the handlers document by name get the shared definitions' wording.
         if let Some(etag) = headers.get_mut("ETag")
@@ -344,12 +346,8 @@ fn reference_components(doc: &mut Value) {
             return;
         }
         match value {
-            Value::Object(map) => map
-                .values_mut()
-                .for_each(|v| replace(v, by_shape, false)),
-            Value::Array(items) => items
-                .iter_mut()
-                .for_each(|v| replace(v, by_shape, false)),
+            Value::Object(map) => map.values_mut().for_each(|v| replace(v, by_shape, false)),
+            Value::Array(items) => items.iter_mut().for_each(|v| replace(v, by_shape, false)),
             _ => {}
         }
     }

@@ -271,8 +271,7 @@ pub fn of_post(post: &Post, links: &Links<'_>, media_origin: &str) -> PostMeta {
         keywords: tags.join(", "),
         image,
     };
-    let json_ld_script =
-        script_safe_json(&serde_json::to_value(&json_ld).unwrap_or(Value::Null));
+    let json_ld_script = script_safe_json(&serde_json::to_value(&json_ld).unwrap_or(Value::Null));
     PostMeta {
         title,
         description,
