@@ -73,6 +73,7 @@ base_ts=$(cat "$work/ts/base")
 base_py=$(cat "$work/py/base")
 curl -fsS "$base_ts/api/schema" -o "$work/openapi.json"
 lap "two servers up, document fetched from $base_ts/api/schema"
+"$venv/bin/python" "$clients/validate.py" "$work/openapi.json"
 
 # TypeScript: generate, type-check (strict), run.
 (
@@ -82,8 +83,14 @@ lap "two servers up, document fetched from $base_ts/api/schema"
   npx --no-install tsc --noEmit -p .
 )
 lap "TypeScript client generated, tsc --strict clean"
-(cd "$clients/ts" && npx --no-install tsx flow.ts "$base_ts" "$(cat "$work/ts/admin")" "$(cat "$work/ts/password")" "$work/ts.jsonl")
-lap "TypeScript flow passed"
+# A flow that fails still leaves its recorded answers to validate: both are reported.
+failed=0
+touch "$work/ts.jsonl" "$work/py.jsonl"
+if (cd "$clients/ts" && npx --no-install tsx flow.ts "$base_ts" "$(cat "$work/ts/admin")" "$(cat "$work/ts/password")" "$work/ts.jsonl"); then
+  lap "TypeScript flow passed"
+else
+  failed=1
+fi
 
 # Python: generate, mypy --strict, run.
 rm -rf "$clients/python/generated"
@@ -106,12 +113,19 @@ if grep -q WARNING "$work/pygen.log"; then
 fi
 (cd "$clients/python" && MYPYPATH=generated "$venv/bin/mypy" --config-file mypy.ini --cache-dir "$work/mypy-cache" generated/blogd_client flow.py)
 lap "Python client generated, mypy --strict clean"
-(cd "$clients/python" && PYTHONPATH=generated "$venv/bin/python" flow.py "$base_py" "$(cat "$work/py/admin")" "$(cat "$work/py/password")" "$work/py.jsonl")
-lap "Python flow passed"
+if (cd "$clients/python" && PYTHONPATH=generated "$venv/bin/python" flow.py "$base_py" "$(cat "$work/py/admin")" "$(cat "$work/py/password")" "$work/py.jsonl"); then
+  lap "Python flow passed"
+else
+  failed=1
+fi
 
 # Every answer either flow received, against the document.
-"$venv/bin/python" "$clients/validate.py" "$work/openapi.json" "$work/ts.jsonl" "$work/py.jsonl"
-lap "every recorded answer matches the document"
+if "$venv/bin/python" "$clients/validate.py" "$work/openapi.json" "$work/ts.jsonl" "$work/py.jsonl"; then
+  lap "every recorded answer matches the document"
+else
+  failed=1
+fi
+[ "$failed" = 0 ] || { echo "clients: FAILED"; exit 1; }
 
 for name in ts py; do
   if grep -q '"level":"ERROR"' "$work/$name/data/logs/app.log" 2>/dev/null; then
