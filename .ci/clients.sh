@@ -48,6 +48,8 @@ lap "tools installed"
 # is not exempt (throttle.allow is empty), so every answer carries the RateLimit-* headers the
 # document declares; the general limits are raised so that only sign-in (10 per 5 minutes)
 # refuses anything.
+# A known analytics secret, so that the flow can sign page views as a front end's server does.
+analytics_secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 start() { # name → writes $work/NAME/{base,admin,password}
   local dir=$work/$1
   mkdir -p "$dir"
@@ -56,7 +58,7 @@ start() { # name → writes $work/NAME/{base,admin,password}
     BLOGD_BACKUP_EVERY=off BLOGD_THROTTLE_ALLOW= \
     BLOGD_THROTTLE_ANONYMOUS=100000/hour BLOGD_THROTTLE_AUTHENTICATED=100000/hour \
     BLOGD_THROTTLE_WRITE=10000/minute BLOGD_THROTTLE_COMMENT=1000/minute \
-    BLOGD_THROTTLE_LOGIN=10/5m \
+    BLOGD_THROTTLE_LOGIN=10/5m BLOGD_ANALYTICS_SECRET="$analytics_secret" \
     "$bin" serve --data-dir "$dir/data" >"$dir/out" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 150); do grep -q '^blogd listening on' "$dir/out" && break; sleep 0.1; done
@@ -86,7 +88,7 @@ lap "TypeScript client generated, tsc --strict clean"
 # A flow that fails still leaves its recorded answers to validate: both are reported.
 failed=0
 touch "$work/ts.jsonl" "$work/py.jsonl"
-if (cd "$clients/ts" && npx --no-install tsx flow.ts "$base_ts" "$(cat "$work/ts/admin")" "$(cat "$work/ts/password")" "$work/ts.jsonl"); then
+if (cd "$clients/ts" && BLOGD_ANALYTICS_SECRET=$analytics_secret npx --no-install tsx flow.ts "$base_ts" "$(cat "$work/ts/admin")" "$(cat "$work/ts/password")" "$work/ts.jsonl"); then
   lap "TypeScript flow passed"
 else
   failed=1
