@@ -32,8 +32,20 @@ pub enum ApiError {
     TokenInvalid,
     #[error("The access token has expired")]
     TokenExpired,
-    #[error("The token has been revoked")]
+    #[error("The access token has been revoked (signed out, or its session was ended)")]
     TokenRevoked,
+    #[error("The refresh token is invalid")]
+    RefreshTokenInvalid,
+    #[error("The refresh token has expired: sign in again")]
+    RefreshTokenExpired,
+    #[error("The refresh token has been revoked (spent, signed out, or its session was ended)")]
+    RefreshTokenRevoked,
+    #[error("The mfa_token is invalid")]
+    MfaTokenInvalid,
+    #[error("The mfa_token has expired: sign in again")]
+    MfaTokenExpired,
+    #[error("The mfa_token is no longer valid for this account: sign in again")]
+    MfaTokenRevoked,
     #[error("The two-factor code is wrong or was used already")]
     InvalidMfaCode,
     #[error("You do not have permission to perform this action")]
@@ -95,7 +107,8 @@ impl ApiError {
         match self {
             Validation(_) | InvalidJson(_) => StatusCode::BAD_REQUEST,
             Unauthorized | InvalidCredentials | TokenInvalid | TokenExpired | TokenRevoked
-            | InvalidMfaCode => StatusCode::UNAUTHORIZED,
+            | RefreshTokenInvalid | RefreshTokenExpired | RefreshTokenRevoked | MfaTokenInvalid
+            | MfaTokenExpired | MfaTokenRevoked | InvalidMfaCode => StatusCode::UNAUTHORIZED,
             Forbidden | RegistrationClosed | MfaSetupRequired | IpBanned | InvalidSignature => {
                 StatusCode::FORBIDDEN
             }
@@ -121,9 +134,9 @@ impl ApiError {
             InvalidJson(_) => "invalid_json",
             Unauthorized => "unauthorized",
             InvalidCredentials => "invalid_credentials",
-            TokenInvalid => "token_invalid",
-            TokenExpired => "token_expired",
-            TokenRevoked => "token_revoked",
+            TokenInvalid | RefreshTokenInvalid | MfaTokenInvalid => "token_invalid",
+            TokenExpired | RefreshTokenExpired | MfaTokenExpired => "token_expired",
+            TokenRevoked | RefreshTokenRevoked | MfaTokenRevoked => "token_revoked",
             InvalidMfaCode => "invalid_mfa_code",
             Forbidden | MfaSetupRequired => "forbidden",
             RegistrationClosed => "registration_closed",

@@ -55,7 +55,7 @@ impl From<UserRow> for Account {
 #[serde(deny_unknown_fields)]
 pub struct UpdateMe {
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 2000)]
@@ -88,7 +88,7 @@ pub struct SessionInfo {
 }
 
 /// The caller's own account.
-#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/auth/me", operation_id = "getMe", tag = "auth",
     security(("bearer" = [])),
     responses((status = 200, description = "The signed-in user", body = Account), Unauthorized))]
 pub async fn me(
@@ -101,7 +101,7 @@ pub async fn me(
 }
 
 /// Change the caller's public profile. The role cannot be changed here (400: unknown field).
-#[utoipa::path(patch, path = "/api/v1/auth/me", tag = "auth",
+#[utoipa::path(patch, path = "/api/v1/auth/me", operation_id = "updateMe", tag = "auth",
     request_body = UpdateMe,
     security(("bearer" = [])),
     responses((status = 200, description = "The changed account", body = Account), BadRequest, Unauthorized, UnsupportedMediaType))]
@@ -125,7 +125,7 @@ pub async fn update_me(
 }
 
 /// Change the caller's password. Every other session of the user ends.
-#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/password", operation_id = "changePassword", tag = "auth",
     request_body = ChangePassword,
     security(("bearer" = [])),
     responses((status = 204, description = "Changed"), BadRequest, Unauthorized, UnsupportedMediaType))]
@@ -149,7 +149,7 @@ pub async fn change_password(
 }
 
 /// The caller's live sessions; admins may ask for anyone's with `?user=USERNAME`.
-#[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/auth/sessions", operation_id = "listSessions", tag = "auth",
     params(("user" = Option<String>, Query, description = "Admins only: whose sessions"),
            PageQuery),
     security(("bearer" = [])),
@@ -192,7 +192,7 @@ pub async fn list_sessions(
 
 /// End one session: its refresh tokens and access tokens stop working at once. Another
 /// user's session answers 404 (admins may end anyone's).
-#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth",
+#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", operation_id = "deleteSession", tag = "auth",
     params(("id" = String, Path, description = "The session id")),
     security(("bearer" = [])),
     responses((status = 204, description = "Ended"), Unauthorized, NotFound))]

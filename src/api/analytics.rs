@@ -8,7 +8,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{BadRequest, Forbidden, Unauthorized, Unavailable};
+use super::{BadRequest, Forbidden, Unauthorized, UnsupportedMediaType};
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::db::pageviews::{self, Summary};
@@ -54,6 +54,18 @@ fn signature_ok(header: Option<&str>, body: &[u8], secrets: &[&str]) -> bool {
     })
 }
 
+/// Whether the body is declared as JSON or as plain text (a beacon's string).
+fn json_or_text(headers: &HeaderMap) -> bool {
+    let essence = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json" || essence == "text/plain"
+}
+
 /// `https://example.com/a?b` → `https://example.com`: enough for "top referrers", and no
 /// personal data from the referring page's path or query.
 fn origin_of(referrer: &str) -> Option<String> {
@@ -65,14 +77,23 @@ fn origin_of(referrer: &str) -> Option<String> {
 
 /// Record a page view. The body must be signed: `X-Signature: sha256=<hex HMAC-SHA256 of the
 /// raw body with the analytics secret>`. Accepted views are written in batches.
-#[utoipa::path(post, path = "/api/v1/analytics/pageview", tag = "analytics",
-    request_body = PageViewBody,
+///
+/// The body is JSON, sent as `application/json` or as `text/plain` (what
+/// `navigator.sendBeacon` sends for a string, so a front end's beacon endpoint can forward the
+/// beacon's bytes unchanged and sign exactly those). Other types (forms, multipart, none) are
+/// refused with 415: their bytes are not the JSON that was signed.
+#[utoipa::path(post, path = "/api/v1/analytics/pageview", operation_id = "recordPageView", tag = "analytics",
+    request_body(description = "`{path, referrer?}` as JSON", content(
+        (PageViewBody = "application/json"),
+        (String = "text/plain"),
+    )),
     params(("X-Signature" = String, Header, description = "sha256=<hex HMAC-SHA256 of the raw body>")),
     responses(
         (status = 202, description = "Accepted"),
         BadRequest,
         (status = 403, description = "Missing or wrong signature: `invalid_signature`", body = crate::http::request_id::ErrorBody),
-        Unavailable,
+        UnsupportedMediaType,
+        (status = 503, description = "The queue of views waiting to be written is full: `unavailable`", body = crate::http::request_id::ErrorBody),
     ))]
 pub async fn pageview(
     State(state): State<AppState>,
@@ -98,6 +119,11 @@ pub async fn pageview(
             .into(),
         });
         return Err(ApiError::InvalidSignature);
+    }
+    if !json_or_text(&headers) {
+        return Err(ApiError::UnsupportedMediaType(
+            "Send the signed JSON as application/json or text/plain".into(),
+        ));
     }
     let view: PageViewBody = json::parse(&body)?;
     let mut v = crate::validate::Validator::new();
@@ -132,7 +158,7 @@ pub async fn pageview(
 }
 
 /// Views per post, per day and by referrer (editors and above).
-#[utoipa::path(get, path = "/api/v1/analytics/summary", tag = "analytics",
+#[utoipa::path(get, path = "/api/v1/analytics/summary", operation_id = "getAnalyticsSummary", tag = "analytics",
     params(SummaryQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "The summary", body = Summary), BadRequest, Unauthorized, Forbidden))]

@@ -33,8 +33,12 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// A signed-in session's tokens.
 #[derive(Serialize, ToSchema)]
 pub struct TokenPair {
+    /// Always `tokens`: tells this answer of `POST /api/v1/auth/login` from an `MfaChallenge`.
+    #[serde(rename = "type")]
+    pub kind: TokenPairType,
     /// JWT, valid for `expires_in` seconds. Send as `Authorization: Bearer …`.
     pub access_token: String,
     /// Opaque, single-use: `POST /api/v1/auth/refresh` spends it for a new pair.
@@ -45,17 +49,40 @@ pub struct TokenPair {
     pub expires_in: i64,
 }
 
+/// The `type` of a [`TokenPair`].
+#[derive(Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenPairType {
+    Tokens,
+}
+
+/// The `type` of an [`MfaChallenge`].
+#[derive(Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaChallengeType {
+    MfaChallenge,
+}
+
 /// The answer to a correct password of an account with two-factor sign-in.
 #[derive(Serialize, ToSchema)]
 pub struct MfaChallenge {
+    /// Always `mfa_challenge`: tells this answer from a `TokenPair`.
+    #[serde(rename = "type")]
+    pub kind: MfaChallengeType,
     /// Always true.
     pub mfa_required: bool,
     /// Give it to `POST /api/v1/auth/login/totp` with a code, within 5 minutes.
     pub mfa_token: String,
 }
 
+/// The answer to a correct password: tokens, or (accounts with two-factor sign-in) the
+/// challenge for `POST /api/v1/auth/login/totp`. `type` tells which.
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
+#[schema(discriminator(property_name = "type", mapping(
+    ("tokens" = "#/components/schemas/TokenPair"),
+    ("mfa_challenge" = "#/components/schemas/MfaChallenge")
+)))]
 pub enum LoginResponse {
     Tokens(TokenPair),
     Mfa(MfaChallenge),
@@ -81,7 +108,9 @@ pub struct RefreshRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogoutRequest {
-    /// A refresh token of the caller's whose session ends too.
+    /// A refresh token of the session to end (with an access token: another session of the
+    /// caller's that ends too).
+    #[schema(min_length = 1, max_length = 256)]
     pub refresh_token: Option<String>,
 }
 
@@ -159,6 +188,7 @@ async fn sign_in(
     let mut claims = tokens::Claims::new(user.id, user.role, &session_id, now, access_ttl);
     claims.mfa = mfa;
     Ok(TokenPair {
+        kind: TokenPairType::Tokens,
         access_token: tokens::sign(&state.keys(), &claims)?,
         refresh_token,
         token_type: "Bearer".into(),
@@ -255,7 +285,7 @@ fn refuse_admin_from_elsewhere(
 /// Unknown users and wrong passwords get the same answer in about the same time. After 5
 /// failures in 15 minutes the account is locked for 15 minutes (423, even with the right
 /// password). Accounts with two-factor sign-in get an `mfa_token` instead of tokens.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/login", operation_id = "login", tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in, or the TOTP step is next", body = LoginResponse),
@@ -313,6 +343,7 @@ pub async fn login(
     if user.totp_enabled {
         let mfa_token = tokens::sign_mfa(&state.keys(), user.id, state.clock.now())?;
         return Ok(axum::Json(LoginResponse::Mfa(MfaChallenge {
+            kind: MfaChallengeType::MfaChallenge,
             mfa_required: true,
             mfa_token,
         })));
@@ -322,7 +353,7 @@ pub async fn login(
 }
 
 /// Second sign-in step for accounts with TOTP: a current code or an unused recovery code.
-#[utoipa::path(post, path = "/api/v1/auth/login/totp", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/login/totp", operation_id = "loginWithTotp", tag = "auth",
     request_body = TotpLoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenPair),
@@ -341,14 +372,18 @@ pub async fn login_totp(
     v.finish()?;
     state.enforce(Class::Login, &meta, None)?;
     let now = state.clock.now();
-    let user_id = tokens::verify_mfa(&state.keys(), body.mfa_token.trim(), now)?;
+    let user_id =
+        tokens::verify_mfa(&state.keys(), body.mfa_token.trim(), now).map_err(|err| match err {
+            ApiError::TokenExpired => ApiError::MfaTokenExpired,
+            _ => ApiError::MfaTokenInvalid,
+        })?;
     let user = state
         .db
         .read(move |c| users::by_id(c, user_id))
         .await
-        .map_err(|_| ApiError::TokenInvalid)?;
+        .map_err(|_| ApiError::MfaTokenInvalid)?;
     if !user.active || !user.totp_enabled {
-        return Err(ApiError::TokenRevoked);
+        return Err(ApiError::MfaTokenRevoked);
     }
     refuse_if_locked(&state, &meta, &user)?;
     refuse_admin_from_elsewhere(&state, &meta, &user)?;
@@ -399,7 +434,7 @@ async fn second_factor_ok(state: &AppState, user: &UserRow, code: &str) -> Resul
 /// Trade a refresh token for a new pair. The presented token is spent; presenting a spent one
 /// again ends its whole session (it was stolen or replayed) and is a `refresh_token_reuse`
 /// security event.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/refresh", operation_id = "refreshTokens", tag = "auth",
     request_body = RefreshRequest,
     responses((status = 200, description = "A new pair", body = TokenPair), BadRequest, Unauthorized, UnsupportedMediaType))]
 pub async fn refresh(
@@ -437,11 +472,11 @@ pub async fn refresh(
                 None,
                 format!("user {user_id}: session {session_id} revoked"),
             );
-            return Err(ApiError::TokenRevoked);
+            return Err(ApiError::RefreshTokenRevoked);
         }
-        sessions::Refresh::Unknown => return Err(ApiError::TokenInvalid),
-        sessions::Refresh::Revoked => return Err(ApiError::TokenRevoked),
-        sessions::Refresh::Expired => return Err(ApiError::TokenExpired),
+        sessions::Refresh::Unknown => return Err(ApiError::RefreshTokenInvalid),
+        sessions::Refresh::Revoked => return Err(ApiError::RefreshTokenRevoked),
+        sessions::Refresh::Expired => return Err(ApiError::RefreshTokenExpired),
     };
     // The role comes from the database, not the old token: a demotion applies at refresh.
     let user = state.db.read(move |c| users::by_id(c, user_id)).await?;
@@ -449,6 +484,7 @@ pub async fn refresh(
     let mut claims = tokens::Claims::new(user.id, user.role, &session_id, now, access_ttl);
     claims.mfa = mfa;
     Ok(axum::Json(TokenPair {
+        kind: TokenPairType::Tokens,
         access_token: tokens::sign(&state.keys(), &claims)?,
         refresh_token: successor,
         token_type: "Bearer".into(),
@@ -456,23 +492,48 @@ pub async fn refresh(
     }))
 }
 
-/// Sign out: this access token and its session stop working at once (also after a restart).
-/// With `refresh_token`, that token's session ends too.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
-    request_body(content = Option<LogoutRequest>, description = "Optional"),
-    security(("bearer" = [])),
+/// Sign out. With a valid access token: that token and its session stop working at once (also
+/// after a restart), and `refresh_token`, if given, ends that session of the caller's too. With
+/// `refresh_token` alone (no access token, or one that has expired or been revoked): that
+/// token's session ends, with every access token issued in it, so a client whose access token
+/// ran out need not refresh just to sign out. Ending a session that has already ended is not an
+/// error.
+#[utoipa::path(post, path = "/api/v1/auth/logout", operation_id = "logout", tag = "auth",
+    request_body(content = Option<LogoutRequest>, description = "Optional with an access token; required without one"),
+    security((), ("bearer" = [])),
     responses((status = 204, description = "Signed out"), BadRequest, Unauthorized, UnsupportedMediaType))]
 pub async fn logout(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Result<Caller, ApiError>,
     meta: Meta,
     OptionalJson(body): OptionalJson<LogoutRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let user = caller.require(Role::Reader)?.clone();
+    let presented = body.and_then(|b| b.refresh_token);
+    if let Some(token) = &presented {
+        let mut v = Validator::new();
+        v.text("refresh_token", token, 256);
+        v.finish()?;
+    }
+    let refresh_hash = presented.map(|t| tokens::refresh_token_hash(t.trim()));
+    match (caller, refresh_hash) {
+        (Ok(Caller::User(user)), other) => logout_signed_in(&state, &meta, user, other).await,
+        // The refresh token is the credential: an access token that has run out (or was
+        // revoked, or is garbage) does not stand in its way.
+        (Ok(Caller::Anonymous) | Err(_), Some(hash)) => {
+            logout_by_refresh_token(&state, &meta, hash).await
+        }
+        (Ok(Caller::Anonymous), None) => Err(ApiError::Unauthorized),
+        (Err(err), None) => Err(err),
+    }
+}
+
+async fn logout_signed_in(
+    state: &AppState,
+    meta: &Meta,
+    user: crate::auth::AuthUser,
+    other: Option<String>,
+) -> Result<StatusCode, ApiError> {
     let now = state.clock.now();
-    let other = body
-        .and_then(|b| b.refresh_token)
-        .map(|t| tokens::refresh_token_hash(t.trim()));
     let actor = meta.actor(user.id);
     let (jti, exp) = (user.jti.clone(), user.exp);
     let ended = state
@@ -482,18 +543,20 @@ pub async fn logout(
             let mut ended = vec![user.sid.clone()];
             sessions::revoke(tx, &user.sid, now)?;
             if let Some(hash) = other {
-                let session: Option<(String, i64)> = rusqlite::OptionalExtension::optional(tx.query_row(
-                    "SELECT s.id, s.user_id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.token_hash = ?1",
-                    [hash],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                ))?;
                 // Only the caller's own sessions: a stranger's refresh token is ignored.
-                if let Some((sid, _)) = session.filter(|(_, owner)| *owner == user.id) {
+                if let Some((sid, _)) =
+                    sessions::of_refresh_token(tx, &hash)?.filter(|(_, owner)| *owner == user.id)
+                {
                     sessions::revoke(tx, &sid, now)?;
                     ended.push(sid);
                 }
             }
-            actor.record(tx, "auth.logout", Some(&format!("session:{}", user.sid)), now)?;
+            actor.record(
+                tx,
+                "auth.logout",
+                Some(&format!("session:{}", user.sid)),
+                now,
+            )?;
             Ok::<_, StoreError>(ended)
         })
         .await?;
@@ -502,8 +565,33 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+async fn logout_by_refresh_token(
+    state: &AppState,
+    meta: &Meta,
+    hash: String,
+) -> Result<StatusCode, ApiError> {
+    let now = state.clock.now();
+    let meta = meta.clone();
+    let ended = state
+        .db
+        .write(move |tx| {
+            let Some((sid, owner)) = sessions::of_refresh_token(tx, &hash)? else {
+                return Ok(None);
+            };
+            if sessions::revoke(tx, &sid, now)? {
+                let actor = meta.actor(owner);
+                actor.record(tx, "auth.logout", Some(&format!("session:{sid}")), now)?;
+            }
+            Ok::<_, StoreError>(Some(sid))
+        })
+        .await?
+        .ok_or(ApiError::RefreshTokenInvalid)?;
+    state.revocations.sessions_revoked([ended]);
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Create an account (role `reader`), when `auth.open_registration` allows it.
-#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/register", operation_id = "register", tag = "auth",
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Created", body = Account),

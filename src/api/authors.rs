@@ -36,7 +36,7 @@ impl From<AuthorRow> for Author {
 }
 
 /// List active authors (role author and above), by username.
-#[utoipa::path(get, path = "/api/v1/authors", tag = "authors",
+#[utoipa::path(get, path = "/api/v1/authors", operation_id = "listAuthors", tag = "authors",
     params(PageQuery),
     responses((status = 200, description = "A page of authors", body = Paginated<Author>), BadRequest))]
 pub async fn list(
@@ -55,7 +55,7 @@ pub async fn list(
 }
 
 /// One author's public profile.
-#[utoipa::path(get, path = "/api/v1/authors/{username}", tag = "authors",
+#[utoipa::path(get, path = "/api/v1/authors/{username}", operation_id = "getAuthor", tag = "authors",
     params(("username" = String, Path, description = "The author's username")),
     responses((status = 200, description = "The author", body = Author), (status = 304, description = "Not modified"), NotFound))]
 pub async fn get(

@@ -41,10 +41,10 @@ pub struct CreateCategory {
 #[serde(deny_unknown_fields)]
 pub struct UpdateCategory {
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(max_length = 100)]
+    #[schema(value_type = String, max_length = 100)]
     pub slug: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 2000)]
@@ -52,7 +52,7 @@ pub struct UpdateCategory {
 }
 
 /// List categories, by name.
-#[utoipa::path(get, path = "/api/v1/categories", tag = "categories",
+#[utoipa::path(get, path = "/api/v1/categories", operation_id = "listCategories", tag = "categories",
     params(PageQuery),
     responses((status = 200, description = "A page of categories", body = Paginated<Category>), BadRequest))]
 pub async fn list(
@@ -68,7 +68,7 @@ pub async fn list(
 }
 
 /// Read one category.
-#[utoipa::path(get, path = "/api/v1/categories/{slug}", tag = "categories",
+#[utoipa::path(get, path = "/api/v1/categories/{slug}", operation_id = "getCategory", tag = "categories",
     params(("slug" = String, Path, description = "The category's slug")),
     responses((status = 200, description = "The category", body = Category), (status = 304, description = "Not modified"), NotFound))]
 pub async fn get(
@@ -85,7 +85,7 @@ pub async fn get(
 }
 
 /// Create a category (editors and above).
-#[utoipa::path(post, path = "/api/v1/categories", tag = "categories",
+#[utoipa::path(post, path = "/api/v1/categories", operation_id = "createCategory", tag = "categories",
     request_body = CreateCategory,
     security(("bearer" = [])),
     responses(
@@ -131,7 +131,7 @@ pub async fn create(
 }
 
 /// Change a category (editors and above).
-#[utoipa::path(patch, path = "/api/v1/categories/{slug}", tag = "categories",
+#[utoipa::path(patch, path = "/api/v1/categories/{slug}", operation_id = "updateCategory", tag = "categories",
     params(("slug" = String, Path, description = "The category's slug")),
     request_body = UpdateCategory,
     security(("bearer" = [])),
@@ -186,7 +186,7 @@ pub async fn update(
 }
 
 /// Delete a category (editors and above). Its posts stay, without it.
-#[utoipa::path(delete, path = "/api/v1/categories/{slug}", tag = "categories",
+#[utoipa::path(delete, path = "/api/v1/categories/{slug}", operation_id = "deleteCategory", tag = "categories",
     params(("slug" = String, Path, description = "The category's slug")),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), Unauthorized, Forbidden, NotFound))]

@@ -58,7 +58,7 @@ fn redact(mut comment: Comment, caller: &Caller) -> Comment {
 }
 
 /// A post's comments, oldest first: approved ones, or all of them for editors.
-#[utoipa::path(get, path = "/api/v1/posts/{slug}/comments", tag = "comments",
+#[utoipa::path(get, path = "/api/v1/posts/{slug}/comments", operation_id = "listComments", tag = "comments",
     params(("slug" = String, Path, description = "The post's slug"),
            PageQuery),
     security((), ("bearer" = [])),
@@ -89,7 +89,7 @@ pub async fn list(
 
 /// Comment on a post. Anonymous visitors give a name and e-mail; the comment waits for
 /// moderation as `pending`.
-#[utoipa::path(post, path = "/api/v1/posts/{slug}/comments", tag = "comments",
+#[utoipa::path(post, path = "/api/v1/posts/{slug}/comments", operation_id = "createComment", tag = "comments",
     params(("slug" = String, Path, description = "The post's slug")),
     request_body = CreateComment,
     security((), ("bearer" = [])),
@@ -178,7 +178,7 @@ pub async fn create(
 }
 
 /// One comment: approved ones to anyone who can see the post, any to editors.
-#[utoipa::path(get, path = "/api/v1/comments/{id}", tag = "comments",
+#[utoipa::path(get, path = "/api/v1/comments/{id}", operation_id = "getComment", tag = "comments",
     params(("id" = i64, Path, description = "The comment's id")),
     security((), ("bearer" = [])),
     responses((status = 200, description = "The comment", body = Comment), Unauthorized, NotFound))]
@@ -207,7 +207,7 @@ pub async fn get(
 }
 
 /// Moderate a comment (editors and above).
-#[utoipa::path(patch, path = "/api/v1/comments/{id}", tag = "comments",
+#[utoipa::path(patch, path = "/api/v1/comments/{id}", operation_id = "moderateComment", tag = "comments",
     params(("id" = i64, Path, description = "The comment's id")),
     request_body = ModerateComment,
     security(("bearer" = [])),
@@ -237,7 +237,7 @@ pub async fn moderate(
 }
 
 /// Delete a comment (editors and above).
-#[utoipa::path(delete, path = "/api/v1/comments/{id}", tag = "comments",
+#[utoipa::path(delete, path = "/api/v1/comments/{id}", operation_id = "deleteComment", tag = "comments",
     params(("id" = i64, Path, description = "The comment's id")),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), Unauthorized, Forbidden, NotFound))]

@@ -30,11 +30,12 @@ pub struct Readiness {
     pub schema_version: Option<i64>,
     /// What is not ready (`database`, `disk`), when something is not.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub reason: Option<String>,
 }
 
 /// Liveness: 200 while the process runs.
-#[utoipa::path(get, path = "/healthz", tag = "health",
+#[utoipa::path(get, path = "/healthz", operation_id = "getLiveness", tag = "health",
     responses((status = 200, description = "The process is running", body = Liveness)))]
 pub async fn healthz() -> Json<Liveness> {
     Json(Liveness {
@@ -44,7 +45,7 @@ pub async fn healthz() -> Json<Liveness> {
 
 /// Readiness: 200 when the database answers with the current schema and the disk has room,
 /// else 503.
-#[utoipa::path(get, path = "/readyz", tag = "health",
+#[utoipa::path(get, path = "/readyz", operation_id = "getReadiness", tag = "health",
     responses(
         (status = 200, description = "Ready to serve", body = Readiness),
         (status = 503, description = "Not ready (database down, migrations pending, disk full)", body = Readiness),
@@ -86,7 +87,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
 
 /// The detailed health check: database latency, disk, backups, webhooks, TLS, logs, uptime.
 /// 503 when unhealthy. Holds no secrets, paths or internal errors.
-#[utoipa::path(get, path = "/api/healthcheck", tag = "health",
+#[utoipa::path(get, path = "/api/healthcheck", operation_id = "getHealthReport", tag = "health",
     responses(
         (status = 200, description = "Healthy or degraded", body = HealthReport),
         (status = 503, description = "Unhealthy", body = HealthReport),
@@ -103,9 +104,9 @@ pub async fn healthcheck(State(state): State<AppState>) -> (StatusCode, Json<Hea
 
 /// Prometheus metrics (text format), for `metrics.allow` addresses or the `metrics.token`
 /// bearer token; everyone else gets 404.
-#[utoipa::path(get, path = "/metrics", tag = "health",
-    security((), ("bearer" = [])),
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), NotFound))]
+#[utoipa::path(get, path = "/metrics", operation_id = "getMetrics", tag = "health",
+    security((), ("metrics_token" = [])),
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"), NotFound))]
 pub async fn metrics(
     State(state): State<AppState>,
     meta: Meta,

@@ -42,7 +42,7 @@ pub struct UploadForm {
 
 /// Upload an image (authors and above). Its type comes from its bytes, not its name; it is
 /// stored under its SHA-256, so the same image uploaded twice is stored once.
-#[utoipa::path(post, path = "/api/v1/media", tag = "posts",
+#[utoipa::path(post, path = "/api/v1/media", operation_id = "uploadMedia", tag = "media",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     security(("bearer" = [])),
     responses(
@@ -138,11 +138,12 @@ fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {
 }
 
 /// An uploaded image, with a long cache lifetime (its name is its content hash).
-#[utoipa::path(get, path = "/media/{name}", tag = "posts",
-    params(("name" = String, Path, description = "`<sha256>.<ext>` as returned by the upload")),
+#[utoipa::path(get, path = "/media/{name}", operation_id = "getMedia", tag = "media",
+    params(("name" = String, Path, description = "`<sha256>.<ext>` as returned by the upload"),
+        ("If-None-Match" = Option<String>, Header, description = "The ETag from an earlier answer: 304")),
     responses(
-        (status = 200, description = "The image", content_type = "image/*"),
-        (status = 304, description = "Not modified"),
+        (status = 200, description = "The image", content_type = "image/*", headers(("ETag" = String), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`: the name is the content hash"))),
+        (status = 304, description = "Not modified", headers(("ETag" = String), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`: the name is the content hash"))),
         NotFound,
     ))]
 pub async fn serve(

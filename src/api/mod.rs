@@ -8,6 +8,7 @@ pub mod auth;
 pub mod authors;
 pub mod categories;
 pub mod comments;
+pub mod contract;
 pub mod health;
 pub mod media;
 pub mod posts;
@@ -44,16 +45,19 @@ use crate::http::request_id::ErrorBody;
         (name = "authors", description = "Public author profiles"),
         (name = "comments", description = "Comments and their moderation"),
         (name = "auth", description = "Sign-in and the caller's own account"),
+        (name = "users", description = "Accounts of others and their personal data (admins)"),
+        (name = "audit", description = "The audit log (admins)"),
+        (name = "media", description = "Uploaded images"),
         (name = "analytics", description = "Page views and their summary"),
         (name = "seo", description = "Sitemap, feeds and metadata"),
         (name = "health", description = "Liveness and readiness"),
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, posts::PostOrdering)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
 
-/// Declares the `bearer` security scheme the handlers refer to.
+/// Declares the `bearer` and `metrics_token` security schemes the handlers refer to.
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -66,6 +70,17 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some("An access token from POST /api/v1/auth/login"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "`metrics.token` from the configuration (only for GET /metrics)",
+                    ))
                     .build(),
             ),
         );
@@ -128,9 +143,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(comments::get, comments::moderate, comments::delete))
 }
 
+/// The API's routes and the complete OpenAPI document describing them (with what the HTTP
+/// layers add, see [`contract`]).
+pub fn parts() -> (axum::Router<AppState>, serde_json::Value) {
+    let (routes, generated) = router().split_for_parts();
+    (routes, document(generated))
+}
+
 /// The OpenAPI document, as `GET /api/schema` serves it and `blogd openapi` prints it.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    router().into_openapi()
+pub fn openapi() -> serde_json::Value {
+    document(router().into_openapi())
+}
+
+fn document(generated: utoipa::openapi::OpenApi) -> serde_json::Value {
+    let value = serde_json::to_value(generated).expect("the OpenAPI document serializes");
+    contract::complete(value)
 }
 
 // Error responses, one type per status, for the `responses(...)` of each handler.

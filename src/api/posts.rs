@@ -51,9 +51,49 @@ pub struct PostListQuery {
     /// `draft` or `scheduled`: authors see their own, editors everybody's. Ignored for
     /// anonymous callers and readers, who only ever see published posts.
     pub status: Option<PostStatus>,
-    /// `-published_at` (default), `published_at`, `title` or `-updated_at`.
+    /// Sort order (default `-published_at`: newest first).
+    #[param(value_type = Option<PostOrdering>)]
     pub ordering: Option<String>,
 }
+
+/// The orders of the post list (`ordering`), for the OpenAPI document (`db::posts::Ordering`
+/// reads the parameter). Written by hand for the `x-enum-varnames` extension, which gives
+/// generators names for `-published_at` and `published_at` that they cannot derive.
+pub struct PostOrdering;
+
+impl utoipa::PartialSchema for PostOrdering {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::extensions::ExtensionsBuilder;
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "Sort order of the post list; a leading `-` means descending.",
+            ))
+            .enum_values(Some([
+                "-published_at",
+                "published_at",
+                "title",
+                "-updated_at",
+            ]))
+            .extensions(Some(
+                ExtensionsBuilder::new()
+                    .add(
+                        "x-enum-varnames",
+                        serde_json::json!([
+                            "NEWEST_FIRST",
+                            "OLDEST_FIRST",
+                            "TITLE",
+                            "RECENTLY_UPDATED"
+                        ]),
+                    )
+                    .build(),
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for PostOrdering {}
 
 /// A new post.
 #[derive(Deserialize, ToSchema)]
@@ -97,27 +137,28 @@ pub struct CreatePost {
 #[serde(deny_unknown_fields)]
 pub struct UpdatePost {
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(max_length = 100)]
+    #[schema(value_type = String, max_length = 100)]
     pub slug: Option<String>,
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(min_length = 1, max_length = 200000)]
+    #[schema(value_type = String, min_length = 1, max_length = 200000)]
     pub content: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 1000)]
     pub excerpt: Option<Option<String>>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = PostStatus)]
     pub status: Option<PostStatus>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub published_at: Option<Option<String>>,
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(max_items = 20)]
+    #[schema(value_type = Vec<String>, max_items = 20)]
     pub categories: Option<Vec<String>>,
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(max_items = 20)]
+    #[schema(value_type = Vec<String>, max_items = 20)]
     pub tags: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 2000)]
@@ -322,7 +363,7 @@ fn scope_for(caller: &Caller, status: Option<PostStatus>) -> Scope {
 }
 
 /// List posts (published ones, unless `status` asks for the caller's drafts or scheduled posts).
-#[utoipa::path(get, path = "/api/v1/posts", tag = "posts",
+#[utoipa::path(get, path = "/api/v1/posts", operation_id = "listPosts", tag = "posts",
     params(PageQuery, PostListQuery),
     security((), ("bearer" = [])),
     responses(
@@ -376,7 +417,7 @@ pub async fn list(
 }
 
 /// Read one post. Drafts and scheduled posts answer 404 to anyone but their author and editors.
-#[utoipa::path(get, path = "/api/v1/posts/{slug}", tag = "posts",
+#[utoipa::path(get, path = "/api/v1/posts/{slug}", operation_id = "getPost", tag = "posts",
     params(("slug" = String, Path, description = "The post's slug"),
            ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier read: 304 when unchanged")),
     security((), ("bearer" = [])),
@@ -426,7 +467,7 @@ pub fn urlencode(segment: &str) -> String {
 }
 
 /// Create a post (authors and above). The caller becomes its author.
-#[utoipa::path(post, path = "/api/v1/posts", tag = "posts",
+#[utoipa::path(post, path = "/api/v1/posts", operation_id = "createPost", tag = "posts",
     request_body = CreatePost,
     security(("bearer" = [])),
     responses(
@@ -460,7 +501,7 @@ pub async fn create(
 }
 
 /// Change a post (its author, or editors). Honours `If-Match`: a stale ETag changes nothing.
-#[utoipa::path(patch, path = "/api/v1/posts/{slug}", tag = "posts",
+#[utoipa::path(patch, path = "/api/v1/posts/{slug}", operation_id = "updatePost", tag = "posts",
     params(("slug" = String, Path, description = "The post's slug"),
            ("If-Match" = Option<String>, Header, description = "The ETag the change is based on")),
     request_body = UpdatePost,
@@ -529,7 +570,7 @@ fn resolve_publication(
 }
 
 /// Delete a post (its author, or editors). Honours `If-Match`.
-#[utoipa::path(delete, path = "/api/v1/posts/{slug}", tag = "posts",
+#[utoipa::path(delete, path = "/api/v1/posts/{slug}", operation_id = "deletePost", tag = "posts",
     params(("slug" = String, Path, description = "The post's slug"),
            ("If-Match" = Option<String>, Header, description = "The ETag the deletion is based on")),
     security(("bearer" = [])),

@@ -23,7 +23,7 @@ pub struct EraseMe {
 }
 
 /// Everything stored about the caller, as one JSON document.
-#[utoipa::path(get, path = "/api/v1/auth/me/export", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/auth/me/export", operation_id = "exportMe", tag = "auth",
     security(("bearer" = [])),
     responses((status = 200, description = "The caller's data", body = Object), Unauthorized))]
 pub async fn export_me(
@@ -35,7 +35,7 @@ pub async fn export_me(
 }
 
 /// Everything stored about a user (admins).
-#[utoipa::path(get, path = "/api/v1/users/{username}/export", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/users/{username}/export", operation_id = "exportUser", tag = "users",
     params(("username" = String, Path, description = "The username")),
     security(("bearer" = [])),
     responses((status = 200, description = "The user's data", body = Object), Unauthorized, Forbidden, NotFound))]
@@ -53,7 +53,7 @@ pub async fn export_user(
 /// Erase the caller's account: posts are reassigned to a "former author" (or deleted, by
 /// configuration), comments anonymized, sessions ended, audit records stripped of personal
 /// fields. Needs the password (and a TOTP code when two-factor sign-in is on).
-#[utoipa::path(delete, path = "/api/v1/auth/me", tag = "auth",
+#[utoipa::path(delete, path = "/api/v1/auth/me", operation_id = "deleteMe", tag = "auth",
     request_body = EraseMe,
     security(("bearer" = [])),
     responses((status = 204, description = "Erased"), BadRequest, Unauthorized, Conflict, UnsupportedMediaType))]
@@ -74,7 +74,7 @@ pub async fn erase_me(
 }
 
 /// Erase a user (admins), as `DELETE /api/v1/auth/me` does for oneself.
-#[utoipa::path(delete, path = "/api/v1/users/{username}", tag = "auth",
+#[utoipa::path(delete, path = "/api/v1/users/{username}", operation_id = "deleteUser", tag = "users",
     params(("username" = String, Path, description = "The username")),
     security(("bearer" = [])),
     responses((status = 204, description = "Erased"), Unauthorized, Forbidden, NotFound, Conflict))]

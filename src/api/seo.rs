@@ -162,10 +162,12 @@ fn feed_scope(query: Option<&str>) -> Result<FeedScope, ApiError> {
 /// The sitemap (sitemaps.org): the home page, every public post, every category, and every
 /// author with public posts, each with `lastmod`. Past 50,000 URLs, a sitemap index of
 /// `/sitemaps/{n}.xml` files.
-#[utoipa::path(get, path = "/sitemap.xml", tag = "seo",
+#[utoipa::path(get, path = "/sitemap.xml", operation_id = "getSitemap", tag = "seo",
+    params(("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 when unchanged"),
+        ("If-Modified-Since" = Option<String>, Header, description = "An HTTP date; used when If-None-Match is absent: 304 when unchanged since")),
     responses(
-        (status = 200, description = "A urlset or a sitemap index", content_type = "application/xml"),
-        (status = 304, description = "Not modified"),
+        (status = 200, description = "A urlset or a sitemap index", body = String, content_type = "application/xml", headers(("ETag" = String), ("Last-Modified" = String, description = "When the content last changed (HTTP date)"), ("Cache-Control" = String, description = "`public, no-cache`: keep it, ask each time (304 while unchanged)"))),
+        (status = 304, description = "Not modified", headers(("ETag" = String), ("Last-Modified" = String, description = "When the content last changed (HTTP date)"), ("Cache-Control" = String, description = "`public, no-cache`: keep it, ask each time (304 while unchanged)"))),
     ))]
 pub async fn sitemap_xml(
     State(state): State<AppState>,
@@ -176,11 +178,13 @@ pub async fn sitemap_xml(
 }
 
 /// One file of a split sitemap (only when `/sitemap.xml` is an index).
-#[utoipa::path(get, path = "/sitemaps/{file}", tag = "seo",
-    params(("file" = String, Path, description = "`1.xml`, `2.xml`…")),
+#[utoipa::path(get, path = "/sitemaps/{file}", operation_id = "getSitemapFile", tag = "seo",
+    params(("file" = String, Path, description = "`1.xml`, `2.xml`…"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 when unchanged"),
+        ("If-Modified-Since" = Option<String>, Header, description = "An HTTP date; used when If-None-Match is absent: 304 when unchanged since")),
     responses(
-        (status = 200, description = "A urlset", content_type = "application/xml"),
-        (status = 304, description = "Not modified"),
+        (status = 200, description = "A urlset", body = String, content_type = "application/xml", headers(("ETag" = String), ("Last-Modified" = String, description = "When the content last changed (HTTP date)"), ("Cache-Control" = String, description = "`public, no-cache`: keep it, ask each time (304 while unchanged)"))),
+        (status = 304, description = "Not modified", headers(("ETag" = String), ("Last-Modified" = String, description = "When the content last changed (HTTP date)"), ("Cache-Control" = String, description = "`public, no-cache`: keep it, ask each time (304 while unchanged)"))),
         NotFound,
     ))]
 pub async fn sitemap_file(
@@ -198,14 +202,16 @@ pub async fn sitemap_file(
 
 /// RSS 2.0 feed of the 20 newest public posts, full sanitized HTML in `content:encoded`;
 /// `?category=slug` or `?tag=slug` for one term's posts.
-#[utoipa::path(get, path = "/feed.xml", tag = "seo",
+#[utoipa::path(get, path = "/feed.xml", operation_id = "getFeed", tag = "seo",
     params(
         ("category" = Option<String>, Query, description = "Only this category's posts"),
         ("tag" = Option<String>, Query, description = "Only this tag's posts"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 when unchanged"),
+        ("If-Modified-Since" = Option<String>, Header, description = "An HTTP date; used when If-None-Match is absent: 304 when unchanged since"),
     ),
     responses(
-        (status = 200, description = "RSS 2.0", content_type = "application/rss+xml"),
-        (status = 304, description = "Not modified"),
+        (status = 200, description = "RSS 2.0", body = String, content_type = "application/rss+xml", headers(("ETag" = String), ("Last-Modified" = String, description = "When the content last changed (HTTP date)"), ("Cache-Control" = String, description = "`public, no-cache`: keep it, ask each time (304 while unchanged)"))),
+        (status = 304, description = "Not modified", headers(("ETag" = String), ("Last-Modified" = String, description = "When the content last changed (HTTP date)"), ("Cache-Control" = String, description = "`public, no-cache`: keep it, ask each time (304 while unchanged)"))),
         BadRequest, NotFound,
     ))]
 pub async fn feed_xml(State(state): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
@@ -215,10 +221,12 @@ pub async fn feed_xml(State(state): State<AppState>, parts: Parts) -> Result<Res
 }
 
 /// robots.txt: names the sitemap; keeps crawlers out of `/api/` except the documentation.
-#[utoipa::path(get, path = "/robots.txt", tag = "seo",
+#[utoipa::path(get, path = "/robots.txt", operation_id = "getRobotsTxt", tag = "seo",
+    params(("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 when unchanged"),
+        ("If-Modified-Since" = Option<String>, Header, description = "An HTTP date; used when If-None-Match is absent: 304 when unchanged since")),
     responses(
-        (status = 200, description = "robots.txt", content_type = "text/plain"),
-        (status = 304, description = "Not modified"),
+        (status = 200, description = "robots.txt", body = String, content_type = "text/plain", headers(("ETag" = String), ("Last-Modified" = String, description = "When the content last changed (HTTP date)"), ("Cache-Control" = String, description = "`public, no-cache`: keep it, ask each time (304 while unchanged)"))),
+        (status = 304, description = "Not modified", headers(("ETag" = String), ("Last-Modified" = String, description = "When the content last changed (HTTP date)"), ("Cache-Control" = String, description = "`public, no-cache`: keep it, ask each time (304 while unchanged)"))),
     ))]
 pub async fn robots_txt(State(state): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
     let origin = site_origin(&state, &parts);
@@ -227,11 +235,11 @@ pub async fn robots_txt(State(state): State<AppState>, parts: Parts) -> Result<R
 
 /// What a front end puts in a public post's `<head>`. Every `<`, `>` and `&` in the JSON is a
 /// `\u` escape, so no field can close a `<script>` element it is embedded in.
-#[utoipa::path(get, path = "/api/v1/seo/posts/{slug}", tag = "seo",
+#[utoipa::path(get, path = "/api/v1/seo/posts/{slug}", operation_id = "getPostSeo", tag = "seo",
     params(("slug" = String, Path, description = "The post's slug")),
     responses(
-        (status = 200, description = "Metadata", body = crate::seo::meta::PostMeta),
-        (status = 304, description = "Not modified"),
+        (status = 200, description = "Metadata", body = crate::seo::meta::PostMeta, headers(("ETag" = String))),
+        (status = 304, description = "Not modified", headers(("ETag" = String))),
         NotFound,
     ))]
 pub async fn post_meta(

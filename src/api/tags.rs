@@ -33,7 +33,7 @@ pub struct CreateTag {
 }
 
 /// List tags, by slug.
-#[utoipa::path(get, path = "/api/v1/tags", tag = "tags",
+#[utoipa::path(get, path = "/api/v1/tags", operation_id = "listTags", tag = "tags",
     params(PageQuery),
     responses((status = 200, description = "A page of tags", body = Paginated<Tag>), BadRequest))]
 pub async fn list(
@@ -49,7 +49,7 @@ pub async fn list(
 }
 
 /// Read one tag.
-#[utoipa::path(get, path = "/api/v1/tags/{slug}", tag = "tags",
+#[utoipa::path(get, path = "/api/v1/tags/{slug}", operation_id = "getTag", tag = "tags",
     params(("slug" = String, Path, description = "The tag's slug")),
     responses((status = 200, description = "The tag", body = Tag), (status = 304, description = "Not modified"), NotFound))]
 pub async fn get(
@@ -66,7 +66,7 @@ pub async fn get(
 }
 
 /// Create a tag (editors and above).
-#[utoipa::path(post, path = "/api/v1/tags", tag = "tags",
+#[utoipa::path(post, path = "/api/v1/tags", operation_id = "createTag", tag = "tags",
     request_body = CreateTag,
     security(("bearer" = [])),
     responses(
@@ -101,7 +101,7 @@ pub async fn create(
 }
 
 /// Delete a tag (editors and above). Its posts stay, without it.
-#[utoipa::path(delete, path = "/api/v1/tags/{slug}", tag = "tags",
+#[utoipa::path(delete, path = "/api/v1/tags/{slug}", operation_id = "deleteTag", tag = "tags",
     params(("slug" = String, Path, description = "The tag's slug")),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), Unauthorized, Forbidden, NotFound))]

@@ -28,7 +28,10 @@ pub struct TotpConfirm {
     pub code: String,
 }
 
+/// The answer to a confirmed TOTP setup. (Named `TotpEnabled` in the document: generators
+/// name a model's local variable after it, which a property named like the model shadowed.)
 #[derive(Serialize, ToSchema)]
+#[schema(as = TotpEnabled)]
 pub struct RecoveryCodes {
     /// Ten one-time codes for when the authenticator is lost. Shown only now.
     pub recovery_codes: Vec<String>,
@@ -41,7 +44,7 @@ pub struct TotpDisable {
 }
 
 /// Start two-factor setup: a new secret, enabled only once a code from it is confirmed.
-#[utoipa::path(post, path = "/api/v1/auth/totp/setup", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/totp/setup", operation_id = "setupTotp", tag = "auth",
     security(("bearer" = [])),
     responses((status = 200, description = "The secret to enrol", body = TotpSetup), Unauthorized, Conflict))]
 pub async fn setup(
@@ -70,7 +73,7 @@ pub async fn setup(
 
 /// Confirm setup with a current code: enables two-factor sign-in and returns recovery codes.
 /// Sign in again to get tokens that count as two-factor.
-#[utoipa::path(post, path = "/api/v1/auth/totp/confirm", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/totp/confirm", operation_id = "confirmTotp", tag = "auth",
     request_body = TotpConfirm,
     security(("bearer" = [])),
     responses(
@@ -117,7 +120,7 @@ pub async fn confirm(
 }
 
 /// Turn two-factor sign-in off (needs the password).
-#[utoipa::path(delete, path = "/api/v1/auth/totp", tag = "auth",
+#[utoipa::path(delete, path = "/api/v1/auth/totp", operation_id = "disableTotp", tag = "auth",
     request_body = TotpDisable,
     security(("bearer" = [])),
     responses((status = 204, description = "Disabled"), BadRequest, Unauthorized, UnsupportedMediaType))]

@@ -37,17 +37,19 @@ pub struct CreateUser {
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = Role)]
     pub role: Option<Role>,
     /// `false` deactivates: the user can no longer sign in and every session ends.
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = bool)]
     pub active: Option<bool>,
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
 }
 
 /// All accounts, by id.
-#[utoipa::path(get, path = "/api/v1/users", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/users", operation_id = "listUsers", tag = "users",
     params(PageQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "A page of accounts", body = Paginated<Account>), BadRequest, Unauthorized, Forbidden))]
@@ -69,7 +71,7 @@ pub async fn list(
 }
 
 /// Create an account with any role.
-#[utoipa::path(post, path = "/api/v1/users", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/users", operation_id = "createUser", tag = "users",
     request_body = CreateUser,
     security(("bearer" = [])),
     responses(
@@ -101,7 +103,7 @@ pub async fn create(
 }
 
 /// One account.
-#[utoipa::path(get, path = "/api/v1/users/{username}", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/users/{username}", operation_id = "getUser", tag = "users",
     params(("username" = String, Path, description = "The username")),
     security(("bearer" = [])),
     responses((status = 200, description = "The account", body = Account), Unauthorized, Forbidden, NotFound))]
@@ -120,7 +122,7 @@ pub async fn get(
 
 /// Change an account's role, activity or display name. A role change or deactivation ends
 /// the user's sessions; the last active admin cannot be demoted or deactivated (409).
-#[utoipa::path(patch, path = "/api/v1/users/{username}", tag = "auth",
+#[utoipa::path(patch, path = "/api/v1/users/{username}", operation_id = "updateUser", tag = "users",
     params(("username" = String, Path, description = "The username")),
     request_body = UpdateUser,
     security(("bearer" = [])),
@@ -149,7 +151,7 @@ pub async fn update(
 }
 
 /// The audit log, newest first (admins).
-#[utoipa::path(get, path = "/api/v1/audit", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/audit", operation_id = "listAuditEvents", tag = "audit",
     params(("action" = Option<String>, Query, description = "Only this action, e.g. `auth.login`"),
            ("actor" = Option<String>, Query, description = "Only this actor (a username, `console` or `system`)"),
            PageQuery),

@@ -41,6 +41,7 @@ pub struct Comment {
     pub author_name: String,
     /// Only shown to moderators (editor+); never in public lists.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub author_email: Option<String>,
     /// Plain text, returned exactly as written.
     pub body: String,

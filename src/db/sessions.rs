@@ -241,3 +241,18 @@ pub fn owner(conn: &Connection, session_id: &str) -> Result<Option<i64>, StoreEr
         )
         .optional()?)
 }
+
+/// The session (id, owner) a refresh token belongs to, spent or not.
+pub fn of_refresh_token(
+    conn: &Connection,
+    hash: &str,
+) -> Result<Option<(String, i64)>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT s.id, s.user_id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+              WHERE rt.token_hash = ?1",
+            [hash],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}

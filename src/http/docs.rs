@@ -7,7 +7,6 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use rust_embed::Embed;
-use utoipa::openapi::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::app::AppState;
@@ -37,9 +36,9 @@ const REDOC_PAGE: &str = r#"<!doctype html>
 "#;
 
 /// Routes for `/api/schema`, `/api/docs/` and `/api/redoc/`.
-pub fn router(openapi: OpenApi) -> Router<AppState> {
+pub fn router(openapi: serde_json::Value) -> Router<AppState> {
     Router::new()
-        .merge(SwaggerUi::new(SWAGGER_PATH).url(SCHEMA_PATH, openapi))
+        .merge(SwaggerUi::new(SWAGGER_PATH).external_url_unchecked(SCHEMA_PATH, openapi))
         .route(
             REDOC_PATH,
             get(|| async { Redirect::permanent("/api/redoc/") }),

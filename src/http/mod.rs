@@ -39,7 +39,7 @@ pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 /// throttle → cached public answers → request deadline → panic guard → body size limit →
 /// route → (extractors: caller, JSON, list parameters) → handler.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = crate::api::router().split_for_parts();
+    let (api, openapi) = crate::api::parts();
     let request_timeout = state.config.server.request_timeout.0;
     let cors = cors::layer(&state.config.cors.allowed_origins);
     api.merge(docs::router(openapi))

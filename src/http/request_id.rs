@@ -42,7 +42,7 @@ fn acceptable(id: &str) -> bool {
 pub struct ErrorBody {
     /// Human-readable summary.
     pub error: String,
-    /// Machine-readable code, e.g. `validation_error`.
+    /// Machine-readable code, e.g. `validation_error` (API.md lists them all).
     pub code: String,
     /// The HTTP status, repeated.
     pub status: u16,
@@ -51,9 +51,11 @@ pub struct ErrorBody {
     pub request_id: String,
     /// Field → messages; only for `validation_error`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = std::collections::HashMap<String, Vec<String>>)]
     pub details: Option<FieldErrors>,
-    /// Seconds to wait; only for `throttled`.
+    /// Seconds to wait; only for `throttled` (equals the `Retry-After` header).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = u64)]
     pub retry_after: Option<u64>,
 }
 

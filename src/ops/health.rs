@@ -70,12 +70,114 @@ impl CheckResult {
 pub struct HealthReport {
     pub status: Status,
     /// Check name → `{"status": …, …measurements}`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = HealthChecks)]
     pub checks: BTreeMap<String, Value>,
     pub timestamp: String,
     pub version: String,
     /// Alerts firing now, by severity (details are in the console).
     pub alerts: crate::alerts::AlertCounts,
+}
+
+// The shapes of the checks, for the OpenAPI document. The checks build their details as JSON
+// (each one small and different); these types only describe what [`run`] puts together, and the
+// client check in `clients/` validates real answers against them.
+
+/// The checks of `/api/healthcheck`, each with its own `status`.
+#[derive(Serialize, ToSchema)]
+pub struct HealthChecks {
+    pub database: DatabaseCheck,
+    pub disk: DiskCheck,
+    pub backups: BackupsCheck,
+    pub webhooks: WebhooksCheck,
+    pub tls: TlsCheck,
+    pub logs: LogsCheck,
+    pub uptime: UptimeCheck,
+}
+
+/// Three pings of the database; `error` instead of `latency_ms` when it fails.
+#[derive(Serialize, ToSchema)]
+pub struct DatabaseCheck {
+    pub status: Status,
+    /// Mean of 3 pings, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = f64)]
+    pub latency_ms: Option<f64>,
+    /// `migrations` (pending) or `database not answering`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    pub error: Option<String>,
+}
+
+/// Free space (percent) of the data and log file systems, and whether data can be written.
+#[derive(Serialize, ToSchema)]
+pub struct DiskCheck {
+    pub status: Status,
+    /// `null` when it cannot be measured.
+    pub data_free_percent: Option<f64>,
+    /// `null` when logs go to standard output only, or it cannot be measured.
+    pub logs_free_percent: Option<f64>,
+    pub writable: bool,
+}
+
+/// The newest verified backup.
+#[derive(Serialize, ToSchema)]
+pub struct BackupsCheck {
+    pub status: BackupState,
+    /// RFC 3339; `null` before the first backup.
+    pub last_success_at: Option<String>,
+    /// `null` before the first backup.
+    pub age_hours: Option<i64>,
+}
+
+/// `none` (no backup yet), `ok`, or `stale` (older than twice `backup.every`: degraded).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupState {
+    None,
+    Ok,
+    Stale,
+}
+
+/// The revalidation webhook outbox; `error` instead of the counts when it cannot be read.
+#[derive(Serialize, ToSchema)]
+pub struct WebhooksCheck {
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = i64)]
+    pub pending: Option<i64>,
+    /// Deliveries that gave up (degraded while any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = i64)]
+    pub failed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    pub error: Option<String>,
+}
+
+/// The served certificate (degraded under 7 days, unhealthy once expired).
+#[derive(Serialize, ToSchema)]
+pub struct TlsCheck {
+    pub status: Status,
+    pub enabled: bool,
+    /// `null` without TLS.
+    pub expires_in_days: Option<i64>,
+}
+
+/// The log writer (degraded after any failed write or dropped line).
+#[derive(Serialize, ToSchema)]
+pub struct LogsCheck {
+    pub status: Status,
+    pub failed_writes: u64,
+    pub dropped_lines: u64,
+}
+
+/// Time since the process started.
+#[derive(Serialize, ToSchema)]
+pub struct UptimeCheck {
+    pub status: Status,
+    pub seconds: u64,
+    /// `1d 4h`, `3h 12m`, `42s`.
+    pub human: String,
 }
 
 /// Free space of the file system holding a path, as a fraction (0–1). Injectable so tests can

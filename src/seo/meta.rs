@@ -2,7 +2,7 @@
 //! Graph and Twitter card fields, and a schema.org `BlogPosting` as JSON-LD.
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::Links;
@@ -20,18 +20,135 @@ pub struct PostMeta {
     /// The post's own `canonical_url`, else `site.base_url` + `site.post_path`.
     pub canonical_url: String,
     /// `og:*` and `article:*` properties, by property name.
-    #[schema(value_type = Object)]
-    pub open_graph: Value,
+    pub open_graph: OpenGraph,
     /// `twitter:*` names without the prefix.
-    #[schema(value_type = Object)]
-    pub twitter: Value,
+    pub twitter: TwitterCard,
     /// A schema.org `BlogPosting`.
-    #[schema(value_type = Object)]
-    pub json_ld: Value,
+    pub json_ld: BlogPosting,
     /// `json_ld` serialized for a `<script type="application/ld+json">` element, with `<`, `>`
     /// and `&` escaped: insert it as is (re-serializing `json_ld` in the page would undo the
     /// escaping).
     pub json_ld_script: String,
+}
+
+/// Open Graph properties: each key is a `<meta property="…">` name, each value its content
+/// (`article:tag` is a list: one `<meta>` per tag).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenGraph {
+    /// Always `article`.
+    #[serde(rename = "og:type")]
+    pub og_type: String,
+    #[serde(rename = "og:title")]
+    pub og_title: String,
+    #[serde(rename = "og:description")]
+    pub og_description: String,
+    /// The canonical URL.
+    #[serde(rename = "og:url")]
+    pub og_url: String,
+    /// `site.title`.
+    #[serde(rename = "og:site_name")]
+    pub og_site_name: String,
+    /// The featured image as an absolute URL; absent without one.
+    #[serde(rename = "og:image", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    pub og_image: Option<String>,
+    /// RFC 3339.
+    #[serde(rename = "article:published_time")]
+    #[schema(format = DateTime)]
+    pub published_time: Option<String>,
+    /// RFC 3339.
+    #[serde(rename = "article:modified_time")]
+    #[schema(format = DateTime)]
+    pub modified_time: String,
+    /// The author's page.
+    #[serde(rename = "article:author")]
+    pub author: String,
+    /// The first category's name; absent without categories.
+    #[serde(rename = "article:section", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    pub section: Option<String>,
+    /// Tag names.
+    #[serde(rename = "article:tag")]
+    pub tags: Vec<String>,
+}
+
+/// Twitter card fields (`<meta name="twitter:…">` without the prefix).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TwitterCard {
+    /// `summary_large_image` with a featured image, else `summary`.
+    pub card: TwitterCardKind,
+    pub title: String,
+    pub description: String,
+    /// The featured image as an absolute URL; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TwitterCardKind {
+    Summary,
+    SummaryLargeImage,
+}
+
+/// A schema.org `BlogPosting` (https://schema.org/BlogPosting).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlogPosting {
+    /// Always `https://schema.org`.
+    #[serde(rename = "@context")]
+    pub context: String,
+    /// Always `BlogPosting`.
+    #[serde(rename = "@type")]
+    pub kind: String,
+    pub headline: String,
+    pub description: String,
+    pub url: String,
+    #[serde(rename = "mainEntityOfPage")]
+    pub main_entity_of_page: LdWebPage,
+    pub author: LdPerson,
+    pub publisher: LdOrganization,
+    /// RFC 3339.
+    #[serde(rename = "datePublished")]
+    #[schema(format = DateTime)]
+    pub date_published: Option<String>,
+    /// RFC 3339.
+    #[serde(rename = "dateModified")]
+    #[schema(format = DateTime)]
+    pub date_modified: String,
+    /// Tag names, comma-separated.
+    pub keywords: String,
+    /// The featured image as an absolute URL; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    pub image: Option<String>,
+}
+
+/// `{"@type": "WebPage", "@id": canonical URL}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LdWebPage {
+    #[serde(rename = "@type")]
+    pub kind: String,
+    #[serde(rename = "@id")]
+    pub id: String,
+}
+
+/// The author: `{"@type": "Person", name, url}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LdPerson {
+    #[serde(rename = "@type")]
+    pub kind: String,
+    pub name: String,
+    pub url: String,
+}
+
+/// The site: `{"@type": "Organization", name, url}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LdOrganization {
+    #[serde(rename = "@type")]
+    pub kind: String,
+    pub name: String,
+    pub url: String,
 }
 
 /// The visible text of sanitized HTML, whitespace collapsed (for a description fallback).
@@ -105,44 +222,56 @@ pub fn of_post(post: &Post, links: &Links<'_>, media_origin: &str) -> PostMeta {
         }
     });
     let author_url = links.page(&links.site.author_path, &s.author.username);
-    let mut open_graph = json!({
-        "og:type": "article",
-        "og:title": title,
-        "og:description": description,
-        "og:url": canonical_url,
-        "og:site_name": links.site.title,
-        "article:published_time": s.published_at,
-        "article:modified_time": s.updated_at,
-        "article:author": author_url,
-        "article:tag": s.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
-    });
-    if let Some(section) = s.categories.first() {
-        open_graph["article:section"] = json!(section.name);
-    }
-    let mut twitter = json!({
-        "card": if image.is_some() { "summary_large_image" } else { "summary" },
-        "title": title,
-        "description": description,
-    });
-    let mut json_ld = json!({
-        "@context": "https://schema.org",
-        "@type": "BlogPosting",
-        "headline": title,
-        "description": description,
-        "url": canonical_url,
-        "mainEntityOfPage": {"@type": "WebPage", "@id": canonical_url},
-        "author": {"@type": "Person", "name": s.author.display_name, "url": author_url},
-        "publisher": {"@type": "Organization", "name": links.site.title, "url": links.home()},
-        "datePublished": s.published_at,
-        "dateModified": s.updated_at,
-        "keywords": s.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "),
-    });
-    if let Some(image) = &image {
-        open_graph["og:image"] = json!(image);
-        twitter["image"] = json!(image);
-        json_ld["image"] = json!(image);
-    }
-    let json_ld_script = script_safe_json(&json_ld);
+    let tags: Vec<String> = s.tags.iter().map(|t| t.name.clone()).collect();
+    let open_graph = OpenGraph {
+        og_type: "article".into(),
+        og_title: title.clone(),
+        og_description: description.clone(),
+        og_url: canonical_url.clone(),
+        og_site_name: links.site.title.clone(),
+        og_image: image.clone(),
+        published_time: s.published_at.clone(),
+        modified_time: s.updated_at.clone(),
+        author: author_url.clone(),
+        section: s.categories.first().map(|c| c.name.clone()),
+        tags: tags.clone(),
+    };
+    let twitter = TwitterCard {
+        card: if image.is_some() {
+            TwitterCardKind::SummaryLargeImage
+        } else {
+            TwitterCardKind::Summary
+        },
+        title: title.clone(),
+        description: description.clone(),
+        image: image.clone(),
+    };
+    let json_ld = BlogPosting {
+        context: "https://schema.org".into(),
+        kind: "BlogPosting".into(),
+        headline: title.clone(),
+        description: description.clone(),
+        url: canonical_url.clone(),
+        main_entity_of_page: LdWebPage {
+            kind: "WebPage".into(),
+            id: canonical_url.clone(),
+        },
+        author: LdPerson {
+            kind: "Person".into(),
+            name: s.author.display_name.clone(),
+            url: author_url,
+        },
+        publisher: LdOrganization {
+            kind: "Organization".into(),
+            name: links.site.title.clone(),
+            url: links.home(),
+        },
+        date_published: s.published_at.clone(),
+        date_modified: s.updated_at.clone(),
+        keywords: tags.join(", "),
+        image,
+    };
+    let json_ld_script = script_safe_json(&serde_json::to_value(&json_ld).unwrap_or(Value::Null));
     PostMeta {
         title,
         description,
@@ -157,6 +286,7 @@ pub fn of_post(post: &Post, links: &Links<'_>, media_origin: &str) -> PostMeta {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn script_safe_json_cannot_close_a_script_element() {

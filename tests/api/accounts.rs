@@ -1002,3 +1002,104 @@ async fn refusals_are_security_events() {
     let (_, user, _) = server.wait_for_event("login_failed").await.unwrap();
     assert_eq!(user.as_deref(), Some("who-is-this"));
 }
+
+#[tokio::test]
+async fn logout_with_the_refresh_token_alone_ends_its_session() {
+    let server = TestServer::start().await;
+    let username = server.create_user(Role::Reader).await;
+    let login = server.login(&username, PASSWORD).await;
+    assert_eq!(
+        login.body["type"], "tokens",
+        "the login answer's discriminator"
+    );
+    let (access, refresh) = server.login_pair(&username).await;
+    let (other, _) = server.login_pair(&username).await;
+
+    // The access token has run out: the refresh token alone signs out, no refresh first.
+    server.state.clock.advance(16 * 60);
+    let expired = server.get("/api/v1/auth/me", Some(&access)).await;
+    assert_eq!(expired.code(), "token_expired");
+    let out = server
+        .post(
+            "/api/v1/auth/logout",
+            Some(&access),
+            json!({"refresh_token": refresh}),
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.body);
+    let refreshed = server
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": refresh}),
+        )
+        .await;
+    assert_eq!(refreshed.code(), "token_revoked");
+    assert!(
+        refreshed.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("refresh token"),
+        "{}",
+        refreshed.body
+    );
+    // Again, without any access token: nothing left to end, still fine.
+    let again = server
+        .post(
+            "/api/v1/auth/logout",
+            None,
+            json!({"refresh_token": refresh}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NO_CONTENT);
+    // Other sessions live on (their access tokens are still within their time here).
+    server.state.clock.advance(-16 * 60);
+    assert_eq!(
+        server.get("/api/v1/auth/me", Some(&other)).await.status,
+        StatusCode::OK
+    );
+
+    // A refresh token the server never issued; no credentials at all.
+    let unknown = server
+        .post(
+            "/api/v1/auth/logout",
+            None,
+            json!({"refresh_token": "not-a-token"}),
+        )
+        .await;
+    assert_eq!(unknown.code(), "token_invalid");
+    assert_eq!(unknown.body["error"], "The refresh token is invalid");
+    let nothing = server
+        .send(reqwest::Method::POST, "/api/v1/auth/logout", None, None)
+        .await;
+    assert_eq!(nothing.code(), "unauthorized");
+}
+
+#[tokio::test]
+async fn token_errors_name_the_kind_of_token() {
+    let server = TestServer::start().await;
+    let garbage = server.get("/api/v1/auth/me", Some("garbage")).await;
+    assert_eq!(garbage.body["error"], "The access token is invalid");
+    let refresh = server
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": "garbage"}),
+        )
+        .await;
+    assert_eq!(
+        (refresh.code(), refresh.body["error"].as_str().unwrap()),
+        ("token_invalid", "The refresh token is invalid")
+    );
+    let mfa = server
+        .post(
+            "/api/v1/auth/login/totp",
+            None,
+            json!({"mfa_token": "garbage", "code": "123456"}),
+        )
+        .await;
+    assert_eq!(
+        (mfa.code(), mfa.body["error"].as_str().unwrap()),
+        ("token_invalid", "The mfa_token is invalid")
+    );
+}

@@ -581,6 +581,7 @@ async fn sigterm_with_ten_thousand_queued_views_loses_none() {
                     let body = json!({"path": format!("/blog/p{t}-{i}")}).to_string();
                     let r = client
                         .post(format!("{base}/api/v1/analytics/pageview"))
+                        .header("content-type", "text/plain;charset=UTF-8")
                         .header("x-signature", signature(secret, body.as_bytes()))
                         .body(body)
                         .send()
@@ -736,4 +737,38 @@ async fn concurrent_health_checks_do_not_trip_over_each_other() {
         })
         .count();
     assert_eq!(leftovers, 0);
+}
+
+#[tokio::test]
+async fn a_signed_pageview_is_json_sent_as_json_or_plain_text_and_nothing_else() {
+    let server = TestServer::start().await;
+    let secret = analytics_secret(&server);
+    let body = r#"{"path":"/blog/beacon"}"#;
+    let send = |content_type: Option<&'static str>| {
+        let mut req = server
+            .client
+            .post(server.url("/api/v1/analytics/pageview"))
+            .header("x-signature", signature(&secret, body.as_bytes()))
+            .body(body);
+        if let Some(content_type) = content_type {
+            req = req.header("content-type", content_type);
+        }
+        async move { crate::common::reply(req.send().await.unwrap()).await }
+    };
+    for accepted in ["application/json", "text/plain;charset=UTF-8"] {
+        assert_eq!(
+            send(Some(accepted)).await.status,
+            StatusCode::ACCEPTED,
+            "{accepted}"
+        );
+    }
+    for refused in [
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        let r = send(refused).await;
+        assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{refused:?}");
+        assert_eq!(r.code(), "unsupported_media_type");
+    }
 }

@@ -1,9 +1,46 @@
 //! The OpenAPI document describes exactly what the router serves, and the docs pages are
 //! served from the binary itself.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use reqwest::{Method, StatusCode};
+use serde_json::Value;
 
 use crate::common::{TestServer, reply};
+
+/// Headers with no API meaning for a client: transport, and the security headers API.md lists
+/// once for every response. Everything else the server sends must be declared.
+const UNDECLARED_OK: &[&str] = &[
+    "content-type",
+    "content-length",
+    "date",
+    "vary",
+    "content-security-policy",
+    "strict-transport-security",
+    "x-frame-options",
+    "x-content-type-options",
+    "referrer-policy",
+    "permissions-policy",
+];
+
+/// Follows `$ref`s inside the document.
+fn resolve<'a>(doc: &'a Value, node: &'a Value) -> &'a Value {
+    let mut node = node;
+    while let Some(target) = node["$ref"].as_str() {
+        node = doc
+            .pointer(target.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("{target} resolves"));
+    }
+    node
+}
+
+/// The headers a documented response declares, lower-cased.
+fn declared_headers(doc: &Value, response: &Value) -> BTreeSet<String> {
+    resolve(doc, response)["headers"]
+        .as_object()
+        .map(|h| h.keys().map(|k| k.to_ascii_lowercase()).collect())
+        .unwrap_or_default()
+}
 
 #[tokio::test]
 async fn every_documented_operation_is_routed() {
@@ -35,13 +72,23 @@ async fn every_documented_operation_is_routed() {
                 r.body["error"], "No route matches this path",
                 "{method} {path} is documented but not routed"
             );
-            // Every documented operation documents the status it just answered with.
+            // Every documented operation documents the status it just answered with, and
+            // every header it sent.
             let documented = &doc["paths"][path][method.as_str().to_lowercase()]["responses"];
-            assert!(
-                documented.get(r.status.as_str()).is_some(),
-                "{method} {path} answered {} which is not documented",
-                r.status
-            );
+            let response = documented.get(r.status.as_str()).unwrap_or_else(|| {
+                panic!(
+                    "{method} {path} answered {} which is not documented",
+                    r.status
+                )
+            });
+            let declared = declared_headers(&doc, response);
+            for name in r.headers.keys() {
+                assert!(
+                    UNDECLARED_OK.contains(&name.as_str()) || declared.contains(name.as_str()),
+                    "{method} {path} → {}: header {name} is not declared",
+                    r.status
+                );
+            }
             operations += 1;
         }
     }
@@ -131,4 +178,187 @@ async fn docs_pages_are_self_contained() {
             .status,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn operation_ids_are_unique_readable_method_names() {
+    let doc = blogd::api::openapi();
+    let mut seen = BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            // camelCase, verb first: what generators turn into `listPosts()` / `list_posts()`.
+            assert!(
+                id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                    && id.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{id} ({method} {path}) is not a camelCase name"
+            );
+            let verb = id.split(|c: char| c.is_ascii_uppercase()).next().unwrap();
+            assert!(
+                [
+                    "list", "get", "create", "update", "delete", "moderate", "login", "logout",
+                    "refresh", "register", "record", "change", "setup", "confirm", "disable",
+                    "export", "upload"
+                ]
+                .contains(&verb),
+                "{id} does not start with a known verb"
+            );
+            if let Some(other) = seen.insert(id.to_string(), format!("{method} {path}")) {
+                panic!("operationId {id} is used by {other} and {method} {path}");
+            }
+        }
+    }
+    assert!(seen.len() >= 55, "{}", seen.len());
+}
+
+#[tokio::test]
+async fn no_undocumented_method_is_served_on_a_documented_path() {
+    // The API router and the document are built from one list (utoipa-axum); this holds the
+    // routes added beside it (the docs pages, /api/schema) and any plain `.route()` to it too.
+    let server = TestServer::start().await;
+    let doc = server.openapi().await;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let concrete = path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "probe" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ] {
+            if item.get(method.as_str().to_lowercase()).is_some() {
+                continue;
+            }
+            let r = server
+                .client
+                .request(method.clone(), server.url(&concrete))
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                matches!(
+                    r.status(),
+                    StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_FOUND
+                ),
+                "{method} {path} is served ({}) but not documented",
+                r.status()
+            );
+        }
+    }
+    for documented in ["/api/schema", "/api/docs/", "/api/redoc/"] {
+        assert!(doc["paths"][documented]["get"].is_object(), "{documented}");
+    }
+}
+
+#[tokio::test]
+async fn the_layers_statuses_and_headers_are_documented_everywhere_they_apply() {
+    let doc = blogd::api::openapi();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = &op["responses"];
+            let probe = path == "/healthz" || path == "/readyz";
+            for status in ["408", "500"] {
+                assert!(responses.get(status).is_some(), "{method} {path}: {status}");
+            }
+            if !probe {
+                let throttled = resolve(&doc, &responses["429"]);
+                assert!(
+                    throttled["headers"]["Retry-After"].is_object(),
+                    "{method} {path}: 429 with Retry-After"
+                );
+                assert!(responses.get("403").is_some(), "{method} {path}: ip_banned");
+            }
+            if op.get("requestBody").is_some() {
+                assert!(responses.get("413").is_some(), "{method} {path}: 413");
+            }
+            for (status, response) in responses.as_object().unwrap() {
+                let headers = declared_headers(&doc, response);
+                assert!(
+                    headers.contains("x-request-id"),
+                    "{method} {path} {status}: X-Request-ID"
+                );
+                assert!(
+                    probe || headers.contains("ratelimit-remaining"),
+                    "{method} {path} {status}: RateLimit-*"
+                );
+            }
+        }
+    }
+    // Conditional reads: every route the response cache serves takes If-None-Match.
+    for route in blogd::http::public_cache::CACHED_ROUTES {
+        let op = &doc["paths"][route]["get"];
+        assert!(op["responses"]["304"].is_object(), "{route}: 304");
+        assert!(
+            op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "If-None-Match"),
+            "{route}: If-None-Match"
+        );
+    }
+}
+
+#[tokio::test]
+async fn response_schemas_say_what_is_always_there() {
+    let doc = blogd::api::openapi();
+    let schemas = &doc["components"]["schemas"];
+    // Nullable fields of answers are required (present as null), timestamps are date-times.
+    for (schema, field) in [
+        ("PostSummary", "excerpt"),
+        ("PostSummary", "published_at"),
+        ("PostSummary", "canonical_url"),
+        ("Pagination", "next"),
+        ("Author", "bio"),
+        ("Account", "avatar_url"),
+        ("SessionInfo", "last_used_at"),
+        ("Category", "description"),
+    ] {
+        let required = schemas[schema]["required"].as_array().unwrap();
+        assert!(
+            required.iter().any(|r| r == field),
+            "{schema}.{field} is required"
+        );
+    }
+    assert_eq!(
+        schemas["PostSummary"]["properties"]["created_at"]["format"],
+        "date-time"
+    );
+    assert_eq!(
+        schemas["Paginated_PostSummary"]["properties"]["results"]["items"]["$ref"],
+        "#/components/schemas/PostSummary"
+    );
+    assert!(schemas.get("BTreeMap").is_none());
+    assert_eq!(
+        schemas["OpenGraph"]["properties"]["article:tag"]["type"],
+        "array"
+    );
+    assert!(
+        schemas["HealthChecks"]["required"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 7
+    );
+    assert_eq!(
+        schemas["LoginResponse"]["discriminator"]["propertyName"],
+        "type"
+    );
+    assert!(doc["servers"].as_array().is_some_and(|s| !s.is_empty()));
+    let ordering = doc["paths"]["/api/v1/posts"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "ordering")
+        .unwrap();
+    let ordering = resolve(&doc, &ordering["schema"]);
+    assert_eq!(ordering["enum"].as_array().unwrap().len(), 4);
 }
