@@ -64,13 +64,25 @@ impl Validator {
     }
 
     /// A username: 3–150 characters of letters, digits, `.`, `_` and `-`.
+    /// Usernames are ASCII letters, digits, `.`, `_` and `-`, starting with a letter or
+    /// digit: the audit trail and the reserved names rely on a name meaning one thing, and
+    /// look-alikes from other scripts (Cyrillic `а` for `a`) or compatibility forms
+    /// (fullwidth `ｃｏｎｓｏｌｅ`) would let one account pass for another. Display names
+    /// carry any script.
     pub fn username(&mut self, field: &str, value: &str) {
-        let valid = (3..=150).contains(&value.chars().count())
+        let valid = (3..=150).contains(&value.len())
             && value
-                .chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'));
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            && value
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric());
         if !valid {
-            self.add(field, "Use 3 to 150 letters, digits, '.', '_' or '-'");
+            self.add(
+                field,
+                "Use 3 to 150 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit",
+            );
         } else if is_reserved_username(value) {
             self.add(field, "This name is reserved");
         }
@@ -155,6 +167,28 @@ mod tests {
         let mut v = Validator::new();
         v.username("username", "systematic");
         assert!(v.finish().is_ok());
+    }
+
+    #[test]
+    fn look_alike_and_compatibility_forms_are_refused() {
+        for name in [
+            "\u{430}dmin2",   // Cyrillic а
+            "ｃｏｎｓｏｌｅ", // fullwidth
+            "sy\u{200b}stem", // zero-width space
+            "admin\u{301}",   // combining accent
+            "ℌello",          // letterlike symbol
+            ".hidden",
+            "-dash",
+        ] {
+            let mut v = Validator::new();
+            v.username("username", name);
+            assert!(v.finish().is_err(), "{name:?} must be refused");
+        }
+        for name in ["alice", "Bob.Smith", "j_doe-2", "x42"] {
+            let mut v = Validator::new();
+            v.username("username", name);
+            assert!(v.finish().is_ok(), "{name:?}");
+        }
     }
 
     #[test]

@@ -117,7 +117,11 @@ pub struct LogoutRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    #[schema(min_length = 3, max_length = 150)]
+    #[schema(
+        min_length = 3,
+        max_length = 150,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    )]
     pub username: String,
     #[schema(max_length = 254)]
     pub email: String,

@@ -22,7 +22,11 @@ use crate::security::audit::{self, AuditItem};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    #[schema(min_length = 3, max_length = 150)]
+    #[schema(
+        min_length = 3,
+        max_length = 150,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    )]
     pub username: String,
     #[schema(max_length = 254)]
     pub email: String,

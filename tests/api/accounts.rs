@@ -1103,3 +1103,43 @@ async fn token_errors_name_the_kind_of_token() {
         ("token_invalid", "The mfa_token is invalid")
     );
 }
+
+/// Names that look like another (a Cyrillic `а`, fullwidth letters, invisible characters)
+/// are refused at every door, so `console`, `admin` and the other names the audit trail
+/// relies on mean one account each.
+#[tokio::test]
+async fn look_alike_usernames_are_refused() {
+    let server = TestServer::start_with(&[("BLOGD_AUTH_OPEN_REGISTRATION", "true")]).await;
+    let admin = server.token(Role::Admin).await;
+    for name in [
+        "\u{430}dmin2",
+        "ｃｏｎｓｏｌｅ",
+        "sys\u{200b}tem",
+        "root\u{301}",
+    ] {
+        let body =
+            json!({"username": name, "email": "l@example.com", "password": "a-long-enough-secret"});
+        let registered = server
+            .post("/api/v1/auth/register", None, body.clone())
+            .await;
+        assert_eq!(registered.status, StatusCode::BAD_REQUEST, "{name:?}");
+        assert!(registered.body["details"]["username"].is_array());
+        let mut made = body;
+        made["role"] = json!("reader");
+        let created = server.post("/api/v1/users", Some(&admin), made).await;
+        assert_eq!(created.status, StatusCode::BAD_REQUEST, "{name:?}");
+        let cli = crate::common::blogd_run(
+            server.dir.path(),
+            &[
+                "user",
+                "create",
+                "--username",
+                name,
+                "--email",
+                "l@example.com",
+            ],
+        )
+        .await;
+        assert!(!cli.status.success(), "{name:?} through the shell");
+    }
+}
