@@ -171,9 +171,13 @@ pub fn erase(
             format!("user:{pseudonym}")
         ],
     )?;
+    // Events name a person by what was typed (any case of the name or address), or as
+    // `user N` / `user N (role)` when signed in, or begin their detail with `user N:`.
     conn.execute(
-        "UPDATE security_events SET username = NULL, ip = NULL, detail = '(erased)' WHERE username IN (?1, ?2)",
-        params![user.username, user.email],
+        "UPDATE security_events SET username = NULL, ip = NULL, detail = '(erased)'
+          WHERE username = ?1 COLLATE NOCASE OR username = ?2 COLLATE NOCASE
+             OR username = ?3 OR username LIKE ?3 || ' (%' OR detail LIKE ?3 || ':%'",
+        params![user.username, user.email, format!("user {user_id}")],
     )?;
     conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
     conn.execute("DELETE FROM users WHERE id = ?1", [user_id])?;

@@ -462,3 +462,91 @@ async fn retention_removes_old_records_and_says_what_it_removed() {
         .unwrap();
     assert!(again.iter().all(|(_, n)| *n == 0), "{again:?}");
 }
+
+/// Security events name a person in several ways: what was typed at sign-in (any case of
+/// the name or the address), `user N (role)` once signed in, `user N:` in a detail. Erasure
+/// finds them all and takes the address with them.
+#[tokio::test]
+async fn erasure_reaches_every_way_security_events_name_a_person() {
+    let server = TestServer::start().await;
+    let (name, token) = distinctive_user(&server, "vera", Role::Author).await;
+    let email = "vera.mailbox@zq-example.org";
+    let id = server.get("/api/v1/auth/me", Some(&token)).await.body["id"]
+        .as_i64()
+        .unwrap();
+    for typed in [
+        name.to_uppercase(),
+        "Vera.Mailbox@ZQ-Example.org".to_string(),
+    ] {
+        server.login(&typed, "wrong password").await;
+    }
+    // Someone else's draft: an access_denied event labelled with this user.
+    let other = server.token(Role::Author).await;
+    let draft = server
+        .create_post(&other, json!({"title": "Hidden", "content": "x"}))
+        .await;
+    let hidden = server
+        .get(
+            &format!("/api/v1/posts/{}", draft["slug"].as_str().unwrap()),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    // A refresh token spent twice: a reuse event naming `user N:`.
+    let (_, refresh) = server.login_pair(&name).await;
+    for _ in 0..2 {
+        server
+            .post(
+                "/api/v1/auth/refresh",
+                None,
+                json!({"refresh_token": refresh}),
+            )
+            .await;
+    }
+    for kind in ["login_failed", "access_denied", "refresh_token_reuse"] {
+        assert!(
+            server.wait_for_event(kind).await.is_some(),
+            "{kind} recorded"
+        );
+    }
+    let erased = server
+        .send(
+            Method::DELETE,
+            "/api/v1/auth/me",
+            Some(&token),
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::NO_CONTENT, "{}", erased.body);
+
+    let label = format!("user {id}");
+    let left: Vec<(String, Option<String>, Option<String>, String)> = server
+        .state
+        .db
+        .read(|c| {
+            let mut s = c.prepare("SELECT kind, username, ip, detail FROM security_events")?;
+            let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+        .unwrap();
+    for (kind, username, ip, detail) in &left {
+        let named = |t: &str| {
+            let t = t.to_lowercase();
+            t.contains(&name.to_lowercase())
+                || t.contains(email)
+                || t == label
+                || t.starts_with(&format!("{label} ("))
+                || t.starts_with(&format!("{label}:"))
+        };
+        assert!(
+            !username.as_deref().is_some_and(named) && !named(detail),
+            "{kind} still names them: {username:?} {detail}"
+        );
+        if *detail == "(erased)" {
+            assert_eq!(ip, &None, "{kind}: the address went with the name");
+        }
+    }
+    let erased_rows = left.iter().filter(|r| r.3 == "(erased)").count();
+    assert!(erased_rows >= 4, "{left:?}");
+}
