@@ -96,7 +96,7 @@ fn make(
             Ok(Doc::new(body, XML, now))
         }
         DocKind::Feed(scope) => {
-            let term = pages::scope_name(c, scope)?;
+            let term = pages::scope_name(c, scope, now)?;
             if term.is_none() && *scope != FeedScope::All {
                 return Err(StoreError::NotFound);
             }

@@ -14,7 +14,7 @@ use super::{
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::content::slug::slugify;
-use crate::db::taxonomy::{self, Tag};
+use crate::db::taxonomy::{self, Tag, TagScope};
 use crate::error::ApiError;
 use crate::http::conditional::json_with_etag;
 use crate::http::context::Meta;
@@ -32,7 +32,8 @@ pub struct CreateTag {
     pub slug: Option<String>,
 }
 
-/// List tags, by slug.
+/// List tags, by slug: those made on purpose and those public posts carry (a tag only
+/// drafts or scheduled posts carry is not listed until one of them is public).
 #[utoipa::path(get, path = "/api/v1/tags", operation_id = "listTags", tag = "tags",
     params(PageQuery),
     responses((status = 200, description = "A page of tags", body = Paginated<Tag>), BadRequest))]
@@ -43,7 +44,7 @@ pub async fn list(
     let (now, limit, offset) = (state.clock.now(), params.limit(), params.offset());
     let (items, total) = state
         .db
-        .read(move |conn| taxonomy::list_tags(conn, now, limit, offset))
+        .read(move |conn| taxonomy::list_tags(conn, TagScope::Public, now, limit, offset))
         .await?;
     Ok(axum::Json(params.respond(items, total)))
 }
@@ -60,7 +61,7 @@ pub async fn get(
     let now = state.clock.now();
     let tag = state
         .db
-        .read(move |conn| taxonomy::get_tag(conn, &slug, now))
+        .read(move |conn| taxonomy::get_tag(conn, TagScope::Public, &slug, now))
         .await?;
     json_with_etag(&headers, &tag)
 }
@@ -93,7 +94,7 @@ pub async fn create(
         .write(move |tx| {
             taxonomy::insert_tag(tx, &slug, &body.name, now)?;
             actor.record(tx, "tag.create", Some(&format!("tag:{slug}")), now)?;
-            taxonomy::get_tag(tx, &slug, now)
+            taxonomy::get_tag(tx, TagScope::All, &slug, now)
         })
         .await?;
     let location = format!("/api/v1/tags/{}", urlencode(&tag.slug));

@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "publication_announced",
         include_str!("../../migrations/0008_publication_announced.sql"),
     ),
+    (
+        9,
+        "listed_tags",
+        include_str!("../../migrations/0009_listed_tags.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -169,15 +169,27 @@ pub fn feed_items(
     Ok(rows)
 }
 
-/// The display name of the scope's category or tag; `None` when there is no such term.
-pub fn scope_name(conn: &Connection, scope: &FeedScope) -> Result<Option<String>, StoreError> {
+/// The display name of the scope's category or tag; `None` when there is no such term for
+/// the public (a tag only drafts carry is none: its feed answers like an unknown one).
+pub fn scope_name(
+    conn: &Connection,
+    scope: &FeedScope,
+    now: i64,
+) -> Result<Option<String>, StoreError> {
+    let tag = format!(
+        "SELECT t.name FROM tags t WHERE t.slug = ?2 AND {}",
+        super::taxonomy::TAG_IS_PUBLIC
+    );
     let (sql, slug) = match scope {
         FeedScope::All => return Ok(None),
-        FeedScope::Category(slug) => ("SELECT name FROM categories WHERE slug = ?1", slug),
-        FeedScope::Tag(slug) => ("SELECT name FROM tags WHERE slug = ?1", slug),
+        FeedScope::Category(slug) => (
+            "SELECT name FROM categories WHERE slug = ?2 AND ?1 IS NOT NULL",
+            slug,
+        ),
+        FeedScope::Tag(slug) => (tag.as_str(), slug),
     };
     Ok(conn
         .prepare_cached(sql)?
-        .query_row([slug], |r| r.get(0))
+        .query_row(params![now, slug], |r| r.get(0))
         .optional()?)
 }

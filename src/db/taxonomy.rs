@@ -141,6 +141,13 @@ const TAG_SELECT: &str = "SELECT t.id, t.slug, t.name,
         t.created_at
      FROM tags t";
 
+/// Whether tag `t` may be shown to anybody: made on purpose, or carried by a public post
+/// (`?1` is now). A tag only drafts and scheduled posts carry does not exist for the public,
+/// as those posts do not.
+pub const TAG_IS_PUBLIC: &str = "(t.listed = 1 OR EXISTS (SELECT 1 FROM post_tags pt
+        JOIN posts p ON p.id = pt.post_id
+       WHERE pt.tag_id = t.id AND p.status <> 'draft' AND p.published_at <= ?1))";
+
 fn tag_from_row(row: &Row<'_>) -> rusqlite::Result<Tag> {
     Ok(Tag {
         id: row.get(0)?,
@@ -151,21 +158,50 @@ fn tag_from_row(row: &Row<'_>) -> rusqlite::Result<Tag> {
     })
 }
 
+/// Which tags a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagScope {
+    /// The public ones ([`TAG_IS_PUBLIC`]).
+    Public,
+    /// All of them (editors, who manage tags).
+    All,
+}
+
+impl TagScope {
+    fn condition(self) -> &'static str {
+        match self {
+            TagScope::Public => TAG_IS_PUBLIC,
+            TagScope::All => "(?1 IS NOT NULL)",
+        }
+    }
+}
+
 pub fn list_tags(
     conn: &Connection,
+    scope: TagScope,
     now: i64,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Tag>, i64), StoreError> {
-    let total: i64 = conn.query_row("SELECT COUNT(*) FROM tags", [], |r| r.get(0))?;
-    let sql = format!("{TAG_SELECT} ORDER BY t.slug LIMIT ?2 OFFSET ?3");
+    let filter = scope.condition();
+    let total: i64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM tags t WHERE {filter}"),
+        [now],
+        |r| r.get(0),
+    )?;
+    let sql = format!("{TAG_SELECT} WHERE {filter} ORDER BY t.slug LIMIT ?2 OFFSET ?3");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![now, limit, offset], tag_from_row)?;
     Ok((rows.collect::<Result<_, _>>()?, total))
 }
 
-pub fn get_tag(conn: &Connection, slug: &str, now: i64) -> Result<Tag, StoreError> {
-    let sql = format!("{TAG_SELECT} WHERE t.slug = ?2");
+pub fn get_tag(
+    conn: &Connection,
+    scope: TagScope,
+    slug: &str,
+    now: i64,
+) -> Result<Tag, StoreError> {
+    let sql = format!("{TAG_SELECT} WHERE t.slug = ?2 AND {}", scope.condition());
     Ok(conn
         .prepare_cached(&sql)?
         .query_row(params![now, slug], tag_from_row)?)
@@ -182,7 +218,7 @@ pub fn insert_tag(conn: &Connection, slug: &str, name: &str, now: i64) -> Result
         )));
     }
     conn.execute(
-        "INSERT INTO tags (slug, name, created_at) VALUES (?1, ?2, ?3)",
+        "INSERT INTO tags (slug, name, created_at, listed) VALUES (?1, ?2, ?3, 1)",
         params![slug, name, now],
     )?;
     Ok(())

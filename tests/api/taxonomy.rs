@@ -172,3 +172,82 @@ async fn authors_are_public_profiles_only() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// A tag only drafts or scheduled posts carry does not exist for the public, as those posts
+/// do not: not listed, not readable, and its feed answers like an unknown tag's.
+#[tokio::test]
+async fn tags_of_drafts_and_scheduled_posts_do_not_leak() {
+    let server = TestServer::start().await;
+    let author = server.token(Role::Author).await;
+    let editor = server.token(Role::Editor).await;
+    server
+        .create_post(
+            &author,
+            json!({"title": "Draft", "content": "x", "tags": ["secret-subject"]}),
+        )
+        .await;
+    let at = blogd::clock::rfc3339(server.state.clock.now() + 3600);
+    server
+        .create_post(
+            &author,
+            json!({"title": "Later", "content": "x", "status": "scheduled", "published_at": at, "tags": ["coming-soon"]}),
+        )
+        .await;
+    let made = server
+        .post("/api/v1/tags", Some(&editor), json!({"name": "On purpose"}))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED);
+
+    let listed: Vec<String> = server.get("/api/v1/tags", None).await.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        listed,
+        ["on-purpose"],
+        "made on purpose is listed; drafts' are not"
+    );
+    for hidden in ["secret-subject", "coming-soon"] {
+        let unknown = server.get("/api/v1/tags/no-such-tag", None).await;
+        let tag = server.get(&format!("/api/v1/tags/{hidden}"), None).await;
+        assert_eq!(tag.status, unknown.status, "{hidden}");
+        assert_eq!(tag.code(), unknown.code());
+        let unknown_feed = server
+            .client
+            .get(server.url("/feed.xml?tag=no-such-tag"))
+            .send()
+            .await
+            .unwrap();
+        let feed = server
+            .client
+            .get(server.url(&format!("/feed.xml?tag={hidden}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(feed.status(), unknown_feed.status(), "{hidden} feed");
+        assert_eq!(feed.status(), StatusCode::NOT_FOUND);
+    }
+    // Its time comes: the scheduled post is public, and so is its tag.
+    server.state.clock.advance(3601);
+    let tag = server.get("/api/v1/tags/coming-soon", None).await;
+    assert_eq!(tag.status, StatusCode::OK);
+    assert_eq!(tag.body["post_count"], 1);
+    let feed = server
+        .client
+        .get(server.url("/feed.xml?tag=coming-soon"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), StatusCode::OK);
+    assert_eq!(
+        server.get("/api/v1/tags/secret-subject", None).await.status,
+        StatusCode::NOT_FOUND,
+        "the draft's stays hidden"
+    );
+    assert_eq!(
+        slugs(&server.get("/api/v1/posts?tag=secret-subject", None).await).len(),
+        0
+    );
+}
