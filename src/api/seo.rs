@@ -253,10 +253,11 @@ pub async fn post_meta(
     if record.status != EffectiveStatus::Published {
         return Err(ApiError::NotFound);
     }
+    // Images too come from the site's origin: a request's own Host never decides an
+    // absolute URL when `site.base_url` says where the site is.
     let site_origin = site_origin(&state, &parts);
-    let media_origin = request_origin(&state, &parts).unwrap_or_else(|| site_origin.clone());
     let links = Links::new(&site_origin, &state.config.site);
-    let meta = meta::of_post(&record.post, &links, &media_origin);
+    let meta = meta::of_post(&record.post, &links, &site_origin);
     let value = serde_json::to_value(&meta).map_err(ApiError::internal)?;
     conditional::json_bytes_with_etag(&parts.headers, meta::script_safe_json(&value).into_bytes())
 }

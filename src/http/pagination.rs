@@ -164,17 +164,19 @@ fn link_origin(state: &AppState, parts: &Parts) -> Option<String> {
 }
 
 /// The `scheme://host[:port]` the request came to, when that host is one we answer as (a
-/// configured host name, localhost or an IP literal). A forged `Host` gives none, never a link
-/// to somewhere else.
+/// configured host name, localhost, a loopback address, or the very address the connection
+/// arrived at). A forged `Host` — any other name or IP literal — gives none, never a link to
+/// somewhere else that a cache upstream would keep.
 pub fn request_origin(state: &AppState, parts: &Parts) -> Option<String> {
-    origin_from(state, &parts.uri, &parts.headers)
+    origin_from(state, &parts.uri, &parts.headers, &parts.extensions)
 }
 
-/// [`request_origin`] from a request's URI and headers.
+/// [`request_origin`] from a request's URI, headers and extensions.
 pub fn origin_from(
     state: &AppState,
     uri: &axum::http::Uri,
     headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
 ) -> Option<String> {
     let authority = uri
         .authority()
@@ -193,9 +195,13 @@ pub fn origin_from(
         authority.split(':').next().unwrap_or("")
     }
     .to_ascii_lowercase();
-    let trusted = host == "localhost"
-        || host.parse::<IpAddr>().is_ok()
-        || state.config.server.hostnames.iter().any(|h| h.0 == host);
+    let arrived_at = extensions
+        .get::<super::server::LocalAddr>()
+        .map(|local| local.0.ip().to_canonical());
+    let trusted = match host.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback() || Some(ip.to_canonical()) == arrived_at,
+        Err(_) => host == "localhost" || state.config.server.hostnames.iter().any(|h| h.0 == host),
+    };
     trusted.then(|| format!("{}://{authority}", state.public_scheme()))
 }
 

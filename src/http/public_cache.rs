@@ -102,7 +102,8 @@ fn key_of(state: &AppState, req: &Request) -> Option<String> {
     let mut pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
     pairs.sort_unstable();
     let origin =
-        crate::http::pagination::origin_from(state, req.uri(), req.headers()).unwrap_or_default();
+        crate::http::pagination::origin_from(state, req.uri(), req.headers(), req.extensions())
+            .unwrap_or_default();
     Some(format!(
         "{}?{}#{}",
         req.uri().path(),

@@ -37,6 +37,11 @@ pub struct Transport {
     pub https: bool,
 }
 
+/// The local address a connection arrived at, in request extensions: a `Host` naming this
+/// address is ours (absolute links may use it); any other IP literal is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalAddr(pub SocketAddr);
+
 fn builder(state: &AppState) -> Builder<TokioExecutor> {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -92,11 +97,15 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let local = stream.local_addr().ok().map(LocalAddr);
         let app = app.clone();
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             let mut req = req.map(Body::new);
             req.extensions_mut().insert(ConnectInfo(peer));
             req.extensions_mut().insert(transport);
+            if let Some(local) = local {
+                req.extensions_mut().insert(local);
+            }
             app.clone().oneshot(req)
         });
         let builder = builder.clone();

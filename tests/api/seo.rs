@@ -352,6 +352,71 @@ async fn robots_names_the_sitemap_and_keeps_crawlers_out_of_the_api() {
     assert!(!forged.text.contains("evil.example"), "{}", forged.text);
 }
 
+/// An IP literal in `Host` is trusted only when it is the address the connection arrived
+/// at (or loopback): `Host: 6.6.6.6` must not put another address into robots.txt, the
+/// sitemap, feeds or pagination links, which a cache upstream would then keep.
+#[tokio::test]
+async fn a_foreign_ip_literal_in_host_never_becomes_a_link() {
+    let server = TestServer::start().await;
+    let author = server.token(Role::Author).await;
+    for i in 0..3 {
+        server
+            .create_post(
+                &author,
+                json!({"title": format!("Post {i}"), "content": "x", "status": "published"}),
+            )
+            .await;
+    }
+    for path in [
+        "/robots.txt",
+        "/sitemap.xml",
+        "/feed.xml",
+        "/api/v1/posts?per_page=1",
+    ] {
+        for host in ["6.6.6.6", "6.6.6.6:80", "[2001:db8::66]"] {
+            let forged = fetch(&server, path, &[(HOST.as_str(), host)]).await;
+            assert!(
+                !forged.text.contains("6.6.6.6") && !forged.text.contains("2001:db8::66"),
+                "{path} with Host {host}: {}",
+                forged.text
+            );
+        }
+        // The address the request really came to still gives absolute links.
+        let honest = fetch(&server, path, &[]).await;
+        assert!(
+            path.starts_with("/api") || honest.text.contains(&server.base),
+            "{path}: {}",
+            honest.text
+        );
+    }
+}
+
+/// With `site.base_url` set, every absolute URL of the SEO metadata (the image too) is on
+/// the site, whatever `Host` the request carried.
+#[tokio::test]
+async fn seo_images_come_from_the_site_url_not_the_request() {
+    let server = TestServer::start_with(&[("BLOGD_SITE_BASE_URL", "https://blog.example")]).await;
+    let author = server.token(Role::Author).await;
+    server
+        .create_post(
+            &author,
+            json!({"title": "Pictured", "content": "x", "status": "published",
+                   "featured_image": "/media/cover.png"}),
+        )
+        .await;
+    let meta = fetch(
+        &server,
+        "/api/v1/seo/posts/pictured",
+        &[(HOST.as_str(), "localhost")],
+    )
+    .await;
+    let meta: Value = serde_json::from_str(&meta.text).unwrap();
+    assert_eq!(
+        meta["open_graph"]["og:image"],
+        "https://blog.example/media/cover.png"
+    );
+}
+
 #[tokio::test]
 async fn the_configured_site_url_and_paths_are_used() {
     let server = TestServer::start_with(&[
