@@ -37,13 +37,7 @@ impl Accounts<'_> {
         password: String,
         code: Option<&str>,
     ) -> Result<(), Error> {
-        if !self
-            .passwords
-            .verify(Some(user.password_hash.clone()), password)
-            .await?
-        {
-            return Err(Error::field("password", "The password is wrong"));
-        }
+        self.check_password(user, password).await?;
         if !user.totp_enabled {
             return Ok(());
         }
@@ -65,6 +59,23 @@ impl Accounts<'_> {
             }
         };
         if ok { Ok(()) } else { Err(Error::InvalidCode) }
+    }
+
+    /// The account's password, or a `validation_error` on `password`.
+    pub(super) async fn check_password(
+        &self,
+        user: &UserRow,
+        password: String,
+    ) -> Result<(), Error> {
+        if self
+            .passwords
+            .verify(Some(user.password_hash.clone()), password)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::field("password", "The password is wrong"))
+        }
     }
 
     /// Erases a user in one transaction, with an audit record of the erasure itself (never

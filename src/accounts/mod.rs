@@ -8,6 +8,7 @@
 
 mod erasure;
 mod guard;
+mod two_factor;
 
 use crate::auth::password::Passwords;
 use crate::auth::revocation::Revocations;

@@ -376,11 +376,17 @@ pub async fn login_totp(
     v.finish()?;
     state.enforce(Class::Login, &meta, None)?;
     let now = state.clock.now();
-    let user_id =
+    let ticket =
         tokens::verify_mfa(&state.keys(), body.mfa_token.trim(), now).map_err(|err| match err {
             ApiError::TokenExpired => ApiError::MfaTokenExpired,
             _ => ApiError::MfaTokenInvalid,
         })?;
+    let user_id = ticket.user_id;
+    // A spent token is refused before any code is looked at (and spent).
+    let jti = ticket.jti.clone();
+    if state.db.read(move |c| sessions::is_spent(c, &jti)).await? {
+        return Err(ApiError::MfaTokenRevoked);
+    }
     let user = state
         .db
         .read(move |c| users::by_id(c, user_id))
@@ -401,6 +407,14 @@ pub async fn login_totp(
         )
         .await?;
         return Err(ApiError::InvalidMfaCode);
+    }
+    // One token, one session: spent now, so a copy of it (or a second code) opens nothing.
+    let spent = state
+        .db
+        .write(move |tx| sessions::spend_token(tx, &ticket.jti, ticket.expires_at))
+        .await?;
+    if !spent {
+        return Err(ApiError::MfaTokenRevoked);
     }
     Ok(axum::Json(
         sign_in(&state, &meta, &headers, &user, true).await?,

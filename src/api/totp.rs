@@ -25,7 +25,12 @@ pub struct TotpSetup {
 #[serde(deny_unknown_fields)]
 pub struct TotpConfirm {
     /// A current code from the authenticator app.
+    #[schema(min_length = 1, max_length = 64)]
     pub code: String,
+    /// The account's password: binding a second factor is re-authenticated, so a stolen
+    /// access token alone cannot lock the owner out behind somebody else's authenticator.
+    #[schema(min_length = 1, max_length = 256)]
+    pub password: String,
 }
 
 /// The answer to a confirmed TOTP setup. (Named `TotpEnabled` in the document: generators
@@ -71,7 +76,8 @@ pub async fn setup(
     }))
 }
 
-/// Confirm setup with a current code: enables two-factor sign-in and returns recovery codes.
+/// Confirm setup with a current code and the password: enables two-factor sign-in, ends
+/// every other session (they signed in with the password alone) and returns recovery codes.
 /// Sign in again to get tokens that count as two-factor.
 #[utoipa::path(post, path = "/api/v1/auth/totp/confirm", operation_id = "confirmTotp", tag = "auth",
     request_body = TotpConfirm,
@@ -86,40 +92,19 @@ pub async fn confirm(
     meta: Meta,
     Json(body): Json<TotpConfirm>,
 ) -> Result<axum::Json<RecoveryCodes>, ApiError> {
-    let id = caller.require(Role::Reader)?.id;
-    let user = state.db.read(move |c| users::by_id(c, id)).await?;
-    if user.totp_enabled {
-        return Err(ApiError::Conflict(
-            "Two-factor sign-in is already enabled".into(),
-        ));
-    }
-    let secret = user
-        .totp_secret
-        .as_deref()
-        .and_then(|sealed| state.sealer.open(sealed))
-        .ok_or_else(|| ApiError::field("code", "Start with POST /api/v1/auth/totp/setup"))?;
-    let now = state.clock.now();
-    let step = totp::verify(&secret, &body.code, now, None).ok_or(ApiError::InvalidMfaCode)?;
-    let codes = totp::new_recovery_codes();
-    let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_hash(c)).collect();
-    state
-        .db
-        .write(move |tx| {
-            users::enable_totp(tx, id, step, &hashes, now)?;
-            meta.actor(id).record(
-                tx,
-                "auth.totp_enable",
-                Some(&format!("user:{}", user.username)),
-                now,
-            )
-        })
+    let me = caller.require(Role::Reader)?;
+    let codes = state
+        .accounts()
+        .enable_totp(&meta.actor(me.id), &me.sid, body.password, &body.code)
         .await?;
     Ok(axum::Json(RecoveryCodes {
         recovery_codes: codes,
     }))
 }
 
-/// Turn two-factor sign-in off (needs the password).
+/// Turn two-factor sign-in off (needs the password). Every other session ends; for a role
+/// that must use two-factor sign-in (`auth.require_totp_for`) this one too, so no session
+/// outlives the second factor it was opened with.
 #[utoipa::path(delete, path = "/api/v1/auth/totp", operation_id = "disableTotp", tag = "auth",
     request_body = TotpDisable,
     security(("bearer" = [])),
@@ -130,27 +115,11 @@ pub async fn disable(
     meta: Meta,
     Json(body): Json<TotpDisable>,
 ) -> Result<StatusCode, ApiError> {
-    let id = caller.require(Role::Reader)?.id;
-    let user = state.db.read(move |c| users::by_id(c, id)).await?;
-    if !state
-        .passwords
-        .verify(Some(user.password_hash.clone()), body.password)
-        .await?
-    {
-        return Err(ApiError::field("password", "The password is wrong"));
-    }
-    let now = state.clock.now();
+    let me = caller.require(Role::Reader)?;
+    let keep = (!state.config.auth.require_totp_for.contains(&me.role)).then_some(me.sid.as_str());
     state
-        .db
-        .write(move |tx| {
-            users::disable_totp(tx, id, now)?;
-            meta.actor(id).record(
-                tx,
-                "auth.totp_disable",
-                Some(&format!("user:{}", user.username)),
-                now,
-            )
-        })
+        .accounts()
+        .disable_totp(&meta.actor(me.id), keep, body.password)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -83,13 +83,26 @@ pub fn sign_mfa(ring: &KeyRing, user_id: i64, now: i64) -> Result<String, ApiErr
     encode(&header, &claims, ring.encoding_key()).map_err(ApiError::internal)
 }
 
-/// Verifies an MFA token; returns the user id.
-pub fn verify_mfa(ring: &KeyRing, token: &str, now: i64) -> Result<i64, ApiError> {
+/// What a valid MFA token says: whose sign-in it continues, and its id and expiry (it is
+/// spent by the sign-in it completes: one token, one session).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaTicket {
+    pub user_id: i64,
+    pub jti: String,
+    pub expires_at: i64,
+}
+
+/// Verifies an MFA token.
+pub fn verify_mfa(ring: &KeyRing, token: &str, now: i64) -> Result<MfaTicket, ApiError> {
     let claims: MfaClaims = decode_checked(ring, token, now, MFA_AUDIENCE)?;
     if claims.exp + LEEWAY_SECS < now {
         return Err(ApiError::TokenExpired);
     }
-    claims.sub.parse().map_err(|_| ApiError::TokenInvalid)
+    Ok(MfaTicket {
+        user_id: claims.sub.parse().map_err(|_| ApiError::TokenInvalid)?,
+        jti: claims.jti,
+        expires_at: claims.exp + LEEWAY_SECS,
+    })
 }
 
 fn decode_checked<T: serde::de::DeserializeOwned>(
@@ -223,7 +236,7 @@ mod tests {
     fn mfa_tokens_are_not_access_tokens() {
         let r = ring("k1", &"a".repeat(64));
         let mfa = sign_mfa(&r, 3, 1000).unwrap();
-        assert_eq!(verify_mfa(&r, &mfa, 1100).unwrap(), 3);
+        assert_eq!(verify_mfa(&r, &mfa, 1100).unwrap().user_id, 3);
         assert!(matches!(
             verify(&r, &mfa, 1100),
             Err(ApiError::TokenInvalid)

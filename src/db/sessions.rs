@@ -174,6 +174,25 @@ pub fn revoke_token(conn: &Connection, jti: &str, expires_at: i64) -> Result<(),
     Ok(())
 }
 
+/// Spends a single-use token id: true the first time, false ever after (until it expires
+/// and is forgotten).
+pub fn spend_token(conn: &Connection, jti: &str, expires_at: i64) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?1, ?2)",
+        params![jti, expires_at],
+    )? == 1)
+}
+
+/// Whether a single-use token id was spent (or an access token revoked).
+pub fn is_spent(conn: &Connection, jti: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row("SELECT 1 FROM revoked_tokens WHERE jti = ?1", [jti], |_| {
+            Ok(())
+        })
+        .optional()?
+        .is_some())
+}
+
 /// Access tokens revoked and not yet expired: `(jti, expires_at)`.
 pub fn revoked_tokens(conn: &Connection, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
     let mut stmt =

@@ -617,6 +617,12 @@ pub fn base32_decode(text: &str) -> Vec<u8> {
     out
 }
 
+/// The first sign-in step of a TOTP user: a new mfa token.
+async fn fresh_mfa(server: &TestServer, name: &str) -> String {
+    let step = server.login(name, PASSWORD).await;
+    step.body["mfa_token"].as_str().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn totp_sign_in_with_codes_replays_and_recovery_codes() {
     let server = TestServer::start().await;
@@ -644,7 +650,7 @@ async fn totp_sign_in_with_codes_replays_and_recovery_codes() {
         .post(
             "/api/v1/auth/totp/confirm",
             Some(&token),
-            json!({"code": "000000"}),
+            json!({"code": "000000", "password": PASSWORD}),
         )
         .await;
     assert_eq!(bad.code(), "invalid_mfa_code");
@@ -652,7 +658,7 @@ async fn totp_sign_in_with_codes_replays_and_recovery_codes() {
         .post(
             "/api/v1/auth/totp/confirm",
             Some(&token),
-            json!({"code": code_now(&server)}),
+            json!({"code": code_now(&server), "password": PASSWORD}),
         )
         .await;
     assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
@@ -672,7 +678,11 @@ async fn totp_sign_in_with_codes_replays_and_recovery_codes() {
         })
         .await
         .unwrap();
-    assert!(!raw.contains(&hex::encode(&secret)));
+    // Neither the raw bytes (as hex) nor the base32 form the API showed.
+    let shown = setup.body["secret"].as_str().unwrap().to_string();
+    assert!(!raw.contains(&hex::encode(&secret)), "{raw}");
+    assert!(!raw.to_uppercase().contains(&shown), "{raw}");
+    assert!(!raw.is_empty());
 
     let name = server
         .state
@@ -724,16 +734,27 @@ async fn totp_sign_in_with_codes_replays_and_recovery_codes() {
         .post(
             "/api/v1/auth/login/totp",
             None,
-            json!({"mfa_token": mfa, "code": code}),
+            json!({"mfa_token": fresh_mfa(&server, &name).await, "code": code}),
         )
         .await;
     assert_eq!(replay.code(), "invalid_mfa_code", "a code works once");
+    // One mfa token, one session: with a fresh code it opens nothing more.
+    server.state.clock.advance(30);
+    let again = server
+        .post(
+            "/api/v1/auth/login/totp",
+            None,
+            json!({"mfa_token": mfa, "code": code_now(&server)}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED, "{}", again.body);
+    assert_eq!(again.code(), "token_revoked");
 
     let recovery_ok = server
         .post(
             "/api/v1/auth/login/totp",
             None,
-            json!({"mfa_token": mfa, "code": recovery[0]}),
+            json!({"mfa_token": fresh_mfa(&server, &name).await, "code": recovery[0]}),
         )
         .await;
     assert_eq!(recovery_ok.status, StatusCode::OK);
@@ -741,7 +762,7 @@ async fn totp_sign_in_with_codes_replays_and_recovery_codes() {
         .post(
             "/api/v1/auth/login/totp",
             None,
-            json!({"mfa_token": mfa, "code": recovery[0].to_uppercase()}),
+            json!({"mfa_token": fresh_mfa(&server, &name).await, "code": recovery[0].to_uppercase()}),
         )
         .await;
     assert_eq!(
@@ -1142,4 +1163,117 @@ async fn look_alike_usernames_are_refused() {
         .await;
         assert!(!cli.status.success(), "{name:?} through the shell");
     }
+}
+
+/// Binding an authenticator needs the password (a stolen access token alone cannot lock
+/// the owner out) and ends the sessions opened with the password alone; for a role that
+/// must use two-factor sign-in, turning it off ends the session too.
+#[tokio::test]
+async fn two_factor_changes_are_reauthenticated_and_end_stale_sessions() {
+    let server = TestServer::start_with(&[("BLOGD_AUTH_REQUIRE_TOTP_FOR", "admin")]).await;
+    let (name, token) = server.user_with_token(Role::Editor).await;
+    let (_, other_session) = server.login_pair(&name).await;
+    let setup = server
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/auth/totp/setup",
+            Some(&token),
+            None,
+        )
+        .await;
+    let secret = base32_decode(setup.body["secret"].as_str().unwrap());
+    let code = || blogd::auth::totp::code_at(&secret, server.state.clock.now() / 30);
+    let without = server
+        .post(
+            "/api/v1/auth/totp/confirm",
+            Some(&token),
+            json!({"code": code()}),
+        )
+        .await;
+    assert_eq!(without.status, StatusCode::BAD_REQUEST, "{}", without.body);
+    let wrong = server
+        .post(
+            "/api/v1/auth/totp/confirm",
+            Some(&token),
+            json!({"code": code(), "password": "not-the-password"}),
+        )
+        .await;
+    assert!(
+        wrong.body["details"]["password"].is_array(),
+        "{}",
+        wrong.body
+    );
+    let enabled = server
+        .post(
+            "/api/v1/auth/totp/confirm",
+            Some(&token),
+            json!({"code": code(), "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.body);
+    assert_eq!(
+        server.get("/api/v1/auth/me", Some(&token)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        server
+            .get("/api/v1/auth/me", Some(&other_session))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "a password-only session ends when the second factor is bound"
+    );
+
+    // An admin, who must use two-factor sign-in, turns it off: that session ends with it.
+    let admin = server.create_user(Role::Admin).await;
+    let pending = server.login(&admin, PASSWORD).await.body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let setup = server
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/auth/totp/setup",
+            Some(&pending),
+            None,
+        )
+        .await;
+    let secret = base32_decode(setup.body["secret"].as_str().unwrap());
+    let code = || blogd::auth::totp::code_at(&secret, server.state.clock.now() / 30);
+    let enabled = server
+        .post(
+            "/api/v1/auth/totp/confirm",
+            Some(&pending),
+            json!({"code": code(), "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.body);
+    server.state.clock.advance(30);
+    let mfa = fresh_mfa(&server, &admin).await;
+    let signed = server
+        .post(
+            "/api/v1/auth/login/totp",
+            None,
+            json!({"mfa_token": mfa, "code": code()}),
+        )
+        .await;
+    let access = signed.body["access_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        server.get("/api/v1/users", Some(&access)).await.status,
+        StatusCode::OK
+    );
+    let off = server
+        .send(
+            reqwest::Method::DELETE,
+            "/api/v1/auth/totp",
+            Some(&access),
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.get("/api/v1/users", Some(&access)).await.status,
+        StatusCode::UNAUTHORIZED,
+        "no admin session outlives its second factor"
+    );
 }

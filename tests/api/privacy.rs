@@ -350,7 +350,7 @@ async fn erasure_with_two_factor_needs_a_code() {
         .post(
             "/api/v1/auth/totp/confirm",
             Some(&token),
-            json!({"code": code(&server)}),
+            json!({"code": code(&server), "password": PASSWORD}),
         )
         .await;
     assert_eq!(confirmed.status, StatusCode::OK);
