@@ -30,6 +30,8 @@ pub struct AppInner {
     pub security: SecurityEvents,
     pub throttle: Arc<Throttle>,
     pub revocations: Revocations,
+    /// Failed sign-ins per (name, address), and the waits they impose.
+    pub lockouts: crate::auth::lockout::Lockouts,
     /// Encrypts TOTP secrets at rest.
     pub sealer: Sealer,
     /// The certificate served, when HTTPS is on.
@@ -159,6 +161,7 @@ impl AppState {
             security,
             throttle,
             revocations,
+            lockouts: crate::auth::lockout::Lockouts::default(),
             sealer,
             tls,
             logs: std::sync::OnceLock::new(),

@@ -93,17 +93,27 @@ impl Accounts<'_> {
         };
         let now = self.clock.now();
         let actor = actor.clone();
+        // Somebody registering learns only that the pair cannot be used, not which half is
+        // taken: an e-mail address is nobody else's business. (Usernames are public anyway;
+        // the register throttle keeps this slow as an oracle; closing it entirely would take
+        // e-mail verification.)
+        let registering = actor.is_anonymous();
         let user = self
             .db
-            .write(move |tx| {
-                let id = users::insert(tx, &new, now)?;
+            .transact(move |tx| -> Result<_, Error> {
+                let id = users::insert(tx, &new, now).map_err(|e| match e {
+                    crate::db::StoreError::Conflict(_) if registering => Error::Conflict(
+                        "This username or e-mail address cannot be registered".into(),
+                    ),
+                    other => other.into(),
+                })?;
                 let recorder = if actor.is_anonymous() {
                     actor.as_user(id)
                 } else {
                     actor
                 };
                 recorder.record(tx, "user.create", Some(&target(&new.username)), now)?;
-                users::by_id(tx, id)
+                Ok(users::by_id(tx, id)?)
             })
             .await?;
         Ok(user)

@@ -184,11 +184,13 @@ async fn sign_in(
             };
             let sid = sessions::create(tx, &session, &refresh_hash, now)?;
             users::touch_login(tx, user_id, now)?;
-            users::clear_failed_logins(tx, user_id)?;
             actor.record(tx, "auth.login", Some(&format!("session:{sid}")), now)?;
             Ok(sid)
         })
         .await?;
+    state
+        .lockouts
+        .succeeded(&lockout::Target::Account(user.id), meta.ip());
     let mut claims = tokens::Claims::new(user.id, user.role, &session_id, now, access_ttl);
     claims.mfa = mfa;
     Ok(TokenPair {
@@ -200,7 +202,15 @@ async fn sign_in(
     })
 }
 
-/// Counts a failed sign-in against the account (when there is one) and reports it.
+/// Who a sign-in attempt is for, as the lockout counts it: the account, or the typed name.
+fn lock_target(user: Option<&UserRow>, typed: &str) -> lockout::Target {
+    match user {
+        Some(user) => lockout::Target::Account(user.id),
+        None => lockout::Target::Unknown(typed.to_lowercase()),
+    }
+}
+
+/// Counts a failed sign-in against that name from this address, records it and reports it.
 async fn sign_in_failed(
     state: &AppState,
     meta: &Meta,
@@ -214,46 +224,45 @@ async fn sign_in_failed(
         user.map_or_else(|| typed.chars().take(64).collect(), |u| u.username.clone()),
         meta.origin(),
     );
-    let user_id = user.filter(|u| u.active).map(|u| u.id);
-    let locked = state
+    state
         .db
-        .write(move |tx| {
-            actor.record(tx, "auth.login_failed", None, now)?;
-            match user_id {
-                Some(id) => users::record_failed_login(
-                    tx,
-                    id,
-                    now,
-                    lockout::WINDOW_SECS,
-                    lockout::MAX_FAILURES,
-                    lockout::LOCK_SECS,
-                ),
-                None => Ok(None),
-            }
-        })
+        .write(move |tx| actor.record(tx, "auth.login_failed", None, now))
         .await?;
-    if locked.is_some() {
-        event(
-            state,
-            meta,
-            EventKind::AccountLocked,
-            Some(typed),
-            format!("locked after {} failures", lockout::MAX_FAILURES),
-        );
-    }
-    Ok(())
-}
-
-fn refuse_if_locked(state: &AppState, meta: &Meta, user: &UserRow) -> Result<(), ApiError> {
-    if user
-        .locked_until
-        .is_some_and(|until| until > state.clock.now())
+    if state
+        .lockouts
+        .failed(&lock_target(user, typed), meta.ip(), now)
     {
         event(
             state,
             meta,
             EventKind::AccountLocked,
-            Some(&user.username),
+            Some(typed),
+            format!(
+                "locked after {} failures from this address",
+                lockout::MAX_FAILURES
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// 423 while this address must wait before trying this name again (known or not: the
+/// answer is the same).
+fn refuse_if_locked(
+    state: &AppState,
+    meta: &Meta,
+    target: &lockout::Target,
+    typed: &str,
+) -> Result<(), ApiError> {
+    if state
+        .lockouts
+        .is_locked(target, meta.ip(), state.clock.now())
+    {
+        event(
+            state,
+            meta,
+            EventKind::AccountLocked,
+            Some(typed),
             "sign-in attempt while locked",
         );
         return Err(ApiError::AccountLocked);
@@ -315,9 +324,7 @@ pub async fn login(
         .db
         .read(move |conn| users::by_login(conn, &lookup))
         .await?;
-    if let Some(user) = &user {
-        refuse_if_locked(&state, &meta, user)?;
-    }
+    refuse_if_locked(&state, &meta, &lock_target(user.as_ref(), &login), &login)?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password_ok = state.passwords.verify(hash, body.password.clone()).await?;
     let user = match user {
@@ -395,7 +402,12 @@ pub async fn login_totp(
     if !user.active || !user.totp_enabled {
         return Err(ApiError::MfaTokenRevoked);
     }
-    refuse_if_locked(&state, &meta, &user)?;
+    refuse_if_locked(
+        &state,
+        &meta,
+        &lockout::Target::Account(user.id),
+        &user.username,
+    )?;
     refuse_admin_from_elsewhere(&state, &meta, &user)?;
     if !second_factor_ok(&state, &user, &body.code).await? {
         sign_in_failed(
@@ -499,6 +511,9 @@ pub async fn refresh(
     // The role comes from the database, not the old token: a demotion applies at refresh.
     let user = state.db.read(move |c| users::by_id(c, user_id)).await?;
     let access_ttl = state.config.auth.access_ttl.as_secs();
+    state
+        .lockouts
+        .succeeded(&lockout::Target::Account(user.id), meta.ip());
     let mut claims = tokens::Claims::new(user.id, user.role, &session_id, now, access_ttl);
     claims.mfa = mfa;
     Ok(axum::Json(TokenPair {

@@ -127,44 +127,6 @@ pub fn other_active_admins(conn: &Connection, except: i64) -> Result<i64, StoreE
     )?)
 }
 
-/// Counts a failed sign-in inside a sliding window; when the count reaches `limit` the
-/// account is locked for `lock_secs`. Returns the lock's end if this failure set it.
-pub fn record_failed_login(
-    conn: &Connection,
-    id: i64,
-    now: i64,
-    window_secs: i64,
-    limit: i64,
-    lock_secs: i64,
-) -> Result<Option<i64>, StoreError> {
-    let failures: i64 = conn.query_row(
-        "UPDATE users SET
-            failed_logins = CASE WHEN first_failed_at IS NULL OR first_failed_at <= ?2 - ?3 THEN 1 ELSE failed_logins + 1 END,
-            first_failed_at = CASE WHEN first_failed_at IS NULL OR first_failed_at <= ?2 - ?3 THEN ?2 ELSE first_failed_at END
-          WHERE id = ?1 RETURNING failed_logins",
-        params![id, now, window_secs],
-        |r| r.get(0),
-    )?;
-    if failures < limit {
-        return Ok(None);
-    }
-    let until = now + lock_secs;
-    conn.execute(
-        "UPDATE users SET locked_until = ?2, failed_logins = 0, first_failed_at = NULL WHERE id = ?1",
-        params![id, until],
-    )?;
-    Ok(Some(until))
-}
-
-/// After a successful sign-in: forget earlier failures.
-pub fn clear_failed_logins(conn: &Connection, id: i64) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE users SET failed_logins = 0, first_failed_at = NULL, locked_until = NULL WHERE id = ?1",
-        [id],
-    )?;
-    Ok(())
-}
-
 pub fn set_password_hash(
     conn: &Connection,
     id: i64,

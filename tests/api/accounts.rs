@@ -1277,3 +1277,87 @@ async fn two_factor_changes_are_reauthenticated_and_end_stale_sessions() {
         "no admin session outlives its second factor"
     );
 }
+
+/// The lockout counts per name and address: an attacker's wrong passwords lock the
+/// attacker's address out of the account, never the owner elsewhere, and a name that
+/// matches no account answers exactly like one that does (401, then 423): no weapon, no
+/// oracle.
+#[tokio::test]
+async fn the_lockout_is_neither_a_weapon_nor_an_oracle() {
+    let server = TestServer::start_with(&[
+        ("BLOGD_SERVER_TRUSTED_PROXIES", "127.0.0.1/32"),
+        ("BLOGD_THROTTLE_ALLOW", "0.0.0.0/0,::/0"),
+    ])
+    .await;
+    let owner = server.create_user(Role::Admin).await;
+    let from = |ip: &'static str, name: &str, password: &str| {
+        let request = server
+            .client
+            .post(server.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({"username": name, "password": password}));
+        async move { crate::common::reply(request.send().await.unwrap()).await }
+    };
+    for name in [owner.as_str(), "nobody-by-this-name"] {
+        let mut answers = Vec::new();
+        for _ in 0..6 {
+            answers.push(
+                from("203.0.113.66", name, "wrong-password-guess")
+                    .await
+                    .status,
+            );
+        }
+        assert_eq!(
+            answers,
+            [401, 401, 401, 401, 401, 423].map(|s| StatusCode::from_u16(s).unwrap()),
+            "{name}: known and unknown names answer alike"
+        );
+    }
+    // The attacker's address waits; the owner, elsewhere, signs in.
+    assert_eq!(
+        from("203.0.113.66", &owner, PASSWORD).await.status,
+        StatusCode::LOCKED
+    );
+    let owner_login = from("198.51.100.7", &owner, PASSWORD).await;
+    assert_eq!(owner_login.status, StatusCode::OK, "{}", owner_login.body);
+    // Fifteen minutes on, the attacker may try again (and is counted again).
+    server.state.clock.advance(15 * 60 + 1);
+    assert_eq!(
+        from("203.0.113.66", &owner, "wrong-password-guess")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// Registration does not tell which half of a taken pair is taken: an e-mail address
+/// is nobody else's business.
+#[tokio::test]
+async fn registration_does_not_reveal_a_taken_address() {
+    let server = TestServer::start_with(&[("BLOGD_AUTH_OPEN_REGISTRATION", "true")]).await;
+    let existing = server.create_user(Role::Reader).await;
+    let body = |username: &str, email: String| json!({"username": username, "email": email, "password": "a-long-enough-secret"});
+    let by_email = server
+        .post(
+            "/api/v1/auth/register",
+            None,
+            body("fresh-name", format!("{existing}@example.com")),
+        )
+        .await;
+    let by_name = server
+        .post(
+            "/api/v1/auth/register",
+            None,
+            body(&existing, "fresh@example.com".into()),
+        )
+        .await;
+    assert_eq!(by_email.status, StatusCode::CONFLICT);
+    assert_eq!(by_name.status, StatusCode::CONFLICT);
+    assert_eq!(by_email.body["error"], by_name.body["error"]);
+    assert!(
+        !by_email.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("email is already")
+    );
+}
