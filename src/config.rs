@@ -87,6 +87,8 @@ pub struct ServerConfig {
     pub hostnames: Vec<Hostname>,
     pub trusted_proxies: Vec<Cidr>,
     pub max_connections: u32,
+    /// Open connections one client address may hold (trusted proxies are exempt).
+    pub max_connections_per_ip: u32,
     pub header_timeout: HumanDuration,
     pub request_timeout: HumanDuration,
     pub response_cache: ByteSize,

@@ -3,6 +3,7 @@
 
 pub mod client_ip;
 pub mod conditional;
+pub mod connections;
 pub mod context;
 pub mod cors;
 pub mod docs;

@@ -75,6 +75,10 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(
         state.config.server.max_connections.max(1) as usize
     ));
+    let per_address = super::connections::PerAddress::new(
+        state.config.server.max_connections_per_ip,
+        &state.config.server.trusted_proxies,
+    );
     let builder = builder(&state);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -96,6 +100,12 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // One address holds its share of the connections at most; the next one from it is
+        // closed at once (the global permit goes back with it).
+        let Some(slot) = per_address.admit(peer.ip()) else {
+            metrics::counter!("connections_refused_total", "reason" => "per_address").increment(1);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().ok().map(LocalAddr);
         let app = app.clone();
@@ -112,7 +122,7 @@ pub async fn serve(
         let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let _permit = permit;
+            let _permit = (permit, slot);
             match acceptor {
                 Some(acceptor) => {
                     let Ok(Ok(tls)) =

@@ -221,6 +221,52 @@ async fn slow_header_senders_are_cut_off() {
     );
 }
 
+/// One client address holds its share of the connections, not all of them: a thousand
+/// sockets dribbling headers from one address leave room for everybody else.
+#[tokio::test]
+async fn one_address_cannot_hold_every_connection() {
+    let server = TestServer::start_with(&[
+        ("BLOGD_SERVER_MAX_CONNECTIONS", "40"),
+        ("BLOGD_SERVER_MAX_CONNECTIONS_PER_IP", "10"),
+        ("BLOGD_SERVER_HEADER_TIMEOUT", "60s"),
+    ])
+    .await;
+    let port = server.port();
+    // (Blocking socket work off the test's runtime, which also runs the server.)
+    let (hog, extra) = tokio::task::spawn_blocking(move || {
+        let mut held = Vec::new();
+        for _ in 0..200 {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+            held.push(s);
+        }
+        // The share is full: the hog's next socket is closed at once.
+        let mut extra = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        extra
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut buf = [0u8; 16];
+        let read = extra.read(&mut buf);
+        (held, read.map_err(|e| e.kind()))
+    })
+    .await
+    .unwrap();
+    let refused = matches!(extra, Ok(0) | Err(std::io::ErrorKind::ConnectionReset));
+    assert!(refused, "an over-share connection is closed: {extra:?}");
+    // Somebody else (another loopback address) is served at once, not after the timeout.
+    let other = reqwest::Client::builder()
+        .local_address(Some("127.0.0.2".parse().unwrap()))
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let reply = other.get(server.url("/healthz")).send().await;
+    assert!(
+        reply.is_ok_and(|r| r.status() == StatusCode::OK),
+        "another address is served while one holds its share"
+    );
+    drop(hog);
+}
+
 #[tokio::test]
 async fn connections_are_capped() {
     let server = TestServer::start_with(&[
