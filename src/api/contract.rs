@@ -121,6 +121,13 @@ fn add_shared_components(doc: &mut Value) {
                             `If-None-Match` (304 when unchanged) or, for writes to a post, as \
                             `If-Match`.",
             "schema": {"type": "string"}
+        },
+        "Cache-Control": {
+            "description": "Anonymous answers: `public, max-age=…, s-maxage=…, \
+                            stale-while-revalidate=…` from the `[cache]` configuration, with \
+                            `Vary: Authorization`. Answers to requests with credentials, and \
+                            every error: `no-store`.",
+            "schema": {"type": "string"}
         }
     });
     let mut not_modified_headers = common_headers(true);
@@ -268,6 +275,9 @@ fn add_layer_responses(path: &str, method: &str, op: &mut Value) {
     } else if uses_bearer(op) {
         ensure_response(op, "403", "Forbidden");
     }
+    if method != "get" {
+        add_read_only_replica(op);
+    }
     ensure_response(op, "408", "RequestTimeout");
     ensure_response(op, "500", "InternalError");
     if path != "/healthz" {
@@ -315,6 +325,9 @@ fn add_layer_responses(path: &str, method: &str, op: &mut Value) {
         }
         if conditional && (status == "200" || status == "304") {
             headers.entry("ETag").or_insert_with(|| header_ref("ETag"));
+            headers
+                .entry("Cache-Control")
+                .or_insert_with(|| header_ref("Cache-Control"));
         }
         // Headers the handlers document by name get the shared definitions' wording.
         if let Some(etag) = headers.get_mut("ETag")
@@ -323,6 +336,42 @@ fn add_layer_responses(path: &str, method: &str, op: &mut Value) {
             *etag = header_ref("ETag");
         }
     }
+}
+
+/// Every write may meet a read-only replica (`http::read_only`): its 403 says so, with the
+/// primary's URL in `details.primary`.
+fn add_read_only_replica(op: &mut Value) {
+    const TEXT: &str = "Or `read_only_replica`: this server is a read-only replica; send the \
+                        write to the primary, whose URL is `details.primary`.";
+    let current = op["responses"].get("403").cloned();
+    let described = match current {
+        Some(Value::Object(own)) if !own.contains_key("$ref") => {
+            let mut own = own;
+            let text = own["description"].as_str().unwrap_or("").to_string();
+            own.insert(
+                "description".into(),
+                Value::String(format!("{text} {TEXT}")),
+            );
+            Value::Object(own)
+        }
+        Some(shared) => {
+            let name = shared["$ref"]
+                .as_str()
+                .and_then(|r| r.rsplit('/').next())
+                .unwrap_or("Forbidden");
+            let text = if name == "Banned" {
+                "This address is banned for a while after repeated abuse: `ip_banned`."
+            } else {
+                "`forbidden`: the caller's role does not allow this, an admin token is used \
+                 from outside `auth.admin_allow`, or the role must set up two-factor sign-in \
+                 first; or `ip_banned`: this address is banned for a while after repeated \
+                 abuse."
+            };
+            error_response(&format!("{text} {TEXT}"), &[])
+        }
+        None => error_response(TEXT.trim_start_matches("Or "), &[]),
+    };
+    op["responses"]["403"] = described;
 }
 
 /// Replaces every inline copy of a component schema by a `$ref` to it (utoipa inlines the

@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "publication_announced",
         include_str!("../../migrations/0008_publication_announced.sql"),
     ),
+    (
+        9,
+        "replication_heartbeat",
+        include_str!("../../migrations/0009_replication_heartbeat.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.
