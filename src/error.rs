@@ -23,7 +23,7 @@ pub type FieldErrors = BTreeMap<String, Vec<String>>;
 #[serde(untagged)]
 pub enum ErrorDetails {
     /// Field name → messages (`validation_error`).
-    Fields(FieldErrors),
+    Fields(#[schema(inline)] FieldErrors),
     /// `read_only_replica`: the primary, where writes go.
     Primary {
         /// The primary's URL (`replication.primary_url`).

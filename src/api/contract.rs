@@ -67,6 +67,7 @@ fn response_ref(name: &str) -> Value {
 fn common_headers(throttled: bool) -> Map<String, Value> {
     let mut headers = Map::new();
     headers.insert("X-Request-ID".into(), header_ref("X-Request-ID"));
+    headers.insert("Cache-Control".into(), header_ref("Cache-Control"));
     if throttled {
         for name in ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"] {
             headers.insert(name.into(), header_ref(name));
@@ -123,10 +124,12 @@ fn add_shared_components(doc: &mut Value) {
             "schema": {"type": "string"}
         },
         "Cache-Control": {
-            "description": "Anonymous answers: `public, max-age=…, s-maxage=…, \
-                            stale-while-revalidate=…` from the `[cache]` configuration, with \
-                            `Vary: Authorization`. Answers to requests with credentials, and \
-                            every error: `no-store`.",
+            "description": "On every answer. Anonymous reads of public content (posts, \
+                            terms, authors, comments, SEO metadata): `public, max-age=…, \
+                            s-maxage=…, stale-while-revalidate=…` from the `[cache]` \
+                            configuration, with `Vary: Authorization`. Media, sitemaps, feeds \
+                            and the docs pages say their own. Everything else (any request \
+                            with credentials, writes, errors): `no-store`.",
             "schema": {"type": "string"}
         }
     });
@@ -325,9 +328,6 @@ fn add_layer_responses(path: &str, method: &str, op: &mut Value) {
         }
         if conditional && (status == "200" || status == "304") {
             headers.entry("ETag").or_insert_with(|| header_ref("ETag"));
-            headers
-                .entry("Cache-Control")
-                .or_insert_with(|| header_ref("Cache-Control"));
         }
         // Headers the handlers document by name get the shared definitions' wording.
         if let Some(etag) = headers.get_mut("ETag")

@@ -168,6 +168,57 @@ pub fn with_foreign_tables(live: &Connection, source: &Path) -> anyhow::Result<O
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::{Db, Mode};
+
+    #[test]
+    fn a_replica_refuses_every_write_in_storage_and_reads_what_the_file_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blogd.db");
+        // The primary's file, as Litestream restores it: WAL header, migrated, one heartbeat.
+        let mut primary = Connection::open(&path).unwrap();
+        primary.execute_batch("PRAGMA journal_mode = WAL").unwrap();
+        crate::db::migrate::apply(&mut primary).unwrap();
+        let tx = primary.transaction().unwrap();
+        beat(&tx, 42).unwrap();
+        tx.commit().unwrap();
+        drop(primary);
+        let replica = Db::open_as(
+            &path,
+            Mode::Replica {
+                primary: "https://primary.example".into(),
+            },
+        )
+        .unwrap();
+        // The header now says rollback journal: what litestream's follow mode writes.
+        let mode: String = Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete");
+        let err = replica.write_blocking(|tx| beat(tx, 43)).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::ReadOnlyReplica(p) if p == "https://primary.example"),
+            "{err:?}"
+        );
+        assert!(replica.restore_from(&path, |_, _| {}).is_err());
+        assert_eq!(replica.read_blocking(last_beat).unwrap(), Some(42));
+        // A file changed behind the replica's back (as litestream does) is read anew.
+        let outside = Connection::open(&path).unwrap();
+        outside
+            .execute("UPDATE replication_heartbeat SET at_ms = 44", [])
+            .unwrap();
+        assert_eq!(replica.read_blocking(last_beat).unwrap(), Some(44));
+        // No replica without its follower file.
+        assert!(
+            Db::open_as(
+                &dir.path().join("missing.db"),
+                Mode::Replica {
+                    primary: "https://primary.example".into()
+                }
+            )
+            .is_err()
+        );
+    }
 
     #[test]
     fn a_restore_copy_keeps_litestreams_tables_and_nothing_else_changes() {
