@@ -54,6 +54,8 @@ pub struct AppInner {
     pub public_cache: crate::http::public_cache::PublicCache,
     /// Firing and recent alerts, and what the alert rules count.
     pub alerts: crate::alerts::Alerts,
+    /// Replication lag, as measured by this server's replication job.
+    pub replication: crate::ops::replication::Replication,
 }
 
 /// The HMAC secrets shared with the front end, as accepted now.
@@ -123,7 +125,8 @@ impl AppState {
         let now = clock.now();
         crate::ops::files::ensure_data_dir(&config)?;
         crate::alerts::channels::validate(&config.alerts)?;
-        let db = Db::open(&config.database_path())
+        let replica = config.replication.mode == crate::config::ReplicationMode::Replica;
+        let db = crate::ops::replication::open_db(&config, std::time::Duration::from_secs(60))
             .with_context(|| format!("cannot open {}", config.database_path().display()))?;
         crate::ops::files::fix_modes(&config);
         let secrets = secrets::load_or_create(
@@ -137,7 +140,12 @@ impl AppState {
         let sealer = Sealer::from_hex(&secrets.totp_key)?;
         let revocations = Revocations::new(config.auth.access_ttl.0);
         revocations.load(&db, now)?;
-        let first_admin = ensure_first_admin(&db, now)?;
+        // A replica's accounts come from the primary.
+        let first_admin = if replica {
+            None
+        } else {
+            ensure_first_admin(&db, now)?
+        };
         let throttle = Arc::new(Throttle::new(&config.throttle));
         let security = SecurityEvents::start(db.clone(), throttle.clone());
         let tls = if config.tls.enabled {
@@ -175,6 +183,7 @@ impl AppState {
             seo: crate::seo::Documents::default(),
             public_cache: crate::http::public_cache::PublicCache::new(response_cache_bytes),
             alerts: crate::alerts::Alerts::default(),
+            replication: crate::ops::replication::Replication::default(),
         }));
         Ok((state, first_admin))
     }

@@ -77,6 +77,8 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     pub site: SiteConfig,
     pub alerts: crate::alerts::config::AlertsConfig,
+    pub replication: ReplicationConfig,
+    pub cache: CacheConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -328,6 +330,128 @@ pub struct PrivacyConfig {
     pub audit_days: u32,
     pub pageviews_days: u32,
     pub sessions_days: u32,
+}
+
+/// `replication.mode`: what this host is in a Litestream topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplicationMode {
+    /// Alone: no Litestream.
+    Off,
+    /// The primary, its WAL streamed by Litestream.
+    Litestream,
+    /// A read-only copy on a follower file.
+    Replica,
+}
+
+impl ReplicationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplicationMode::Off => "off",
+            ReplicationMode::Litestream => "litestream",
+            ReplicationMode::Replica => "replica",
+        }
+    }
+}
+
+/// `[replication]` (see `assets/blogd.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicationConfig {
+    pub mode: ReplicationMode,
+    pub primary_url: OptionalUrl,
+    pub replica_url: ReplicaUrl,
+    pub endpoint: OptionalUrl,
+    pub region: String,
+    pub force_path_style: bool,
+    pub sync_interval: HumanDuration,
+    pub retention: HumanDuration,
+    pub snapshot_interval: HumanDuration,
+    pub heartbeat: HumanDuration,
+    pub max_lag: HumanDuration,
+    pub litestream: PathBuf,
+}
+
+impl ReplicationConfig {
+    /// The keys one mode needs together, checked after every layer is merged.
+    fn check(&self, origins: &HashMap<String, String>) -> Result<(), ConfigError> {
+        let missing = |key: &str, why: &str| ConfigError::Invalid {
+            key: key.into(),
+            origin: origins
+                .get("replication.mode")
+                .cloned()
+                .unwrap_or_else(|| "defaults".into()),
+            message: why.into(),
+        };
+        if self.mode != ReplicationMode::Off && self.replica_url.0.is_none() {
+            return Err(missing(
+                "replication.replica_url",
+                "replication.mode needs the replica's location (s3://BUCKET/PATH or file:///DIR)",
+            ));
+        }
+        if self.mode == ReplicationMode::Replica && self.primary_url.0.is_none() {
+            return Err(missing(
+                "replication.primary_url",
+                "a replica names the primary's URL in every refusal: set it (https://...)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `replication.replica_url`: `s3://BUCKET[/PATH]` or `file:///DIR`, or empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplicaUrl(pub Option<String>);
+
+impl<'de> Deserialize<'de> for ReplicaUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let text = text.trim().trim_end_matches('/');
+        if text.is_empty() {
+            return Ok(ReplicaUrl(None));
+        }
+        let ok = match text.split_once("://") {
+            Some(("s3", rest)) => {
+                let bucket = rest.split('/').next().unwrap_or("");
+                !bucket.is_empty() && !rest.contains(['?', '#', ' '])
+            }
+            Some(("file", rest)) => rest.starts_with('/') && !rest.contains(['?', '#']),
+            _ => false,
+        };
+        if ok {
+            Ok(ReplicaUrl(Some(text.to_string())))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "`{text}` is not s3://BUCKET/PATH or file:///DIR"
+            )))
+        }
+    }
+}
+
+/// `[cache]`: the `Cache-Control` of anonymous public answers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    pub max_age: Seconds,
+    pub s_maxage: Seconds,
+    pub stale_while_revalidate: Seconds,
+}
+
+/// A duration that may be zero (`"0s"`), in whole seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seconds(pub u64);
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let zero = text.trim().trim_end_matches(['s', 'm', 'h', 'd']);
+        if !zero.is_empty() && zero.bytes().all(|b| b == b'0') {
+            return Ok(Seconds(0));
+        }
+        HumanDuration::parse(&text)
+            .map(|d| Seconds(d.0.as_secs()))
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -714,19 +838,22 @@ pub fn load(
         origins.insert("server.listen".into(), "--listen".into());
     }
 
-    serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|err| {
-        let key = err.path().to_string();
-        let origin = origins
-            .iter()
-            .find(|(k, _)| key == **k || key.starts_with(&format!("{k}[")))
-            .map(|(_, o)| o.clone())
-            .unwrap_or_else(|| "defaults".into());
-        ConfigError::Invalid {
-            key,
-            origin,
-            message: err.into_inner().message().to_string(),
-        }
-    })
+    let config: Config =
+        serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|err| {
+            let key = err.path().to_string();
+            let origin = origins
+                .iter()
+                .find(|(k, _)| key == **k || key.starts_with(&format!("{k}[")))
+                .map(|(_, o)| o.clone())
+                .unwrap_or_else(|| "defaults".into());
+            ConfigError::Invalid {
+                key,
+                origin,
+                message: err.into_inner().message().to_string(),
+            }
+        })?;
+    config.replication.check(&origins)?;
+    Ok(config)
 }
 
 /// Under systemd, the directories the unit gives the service become the defaults of the keys

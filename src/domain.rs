@@ -33,6 +33,9 @@ pub enum Error {
     Refused(String),
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// This server is a read-only replica: the write belongs to the primary (its URL).
+    #[error("this is a read-only replica: write on the primary, {0}")]
+    ReadOnlyReplica(String),
     #[error(transparent)]
     Internal(anyhow::Error),
 }
@@ -74,6 +77,7 @@ impl From<StoreError> for Error {
             StoreError::PreconditionFailed => Error::PreconditionFailed,
             StoreError::Forbidden => Error::Forbidden,
             StoreError::Unavailable(why) => Error::Unavailable(why),
+            StoreError::ReadOnlyReplica(primary) => Error::ReadOnlyReplica(primary),
             StoreError::Other(cause) => Error::Internal(cause),
         }
     }

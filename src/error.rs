@@ -17,6 +17,20 @@ use crate::db::StoreError;
 /// Field name → messages, the `details` of a `validation_error`.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
+/// The `details` of an error body: what went wrong per field (`validation_error`), or where
+/// to go instead (`read_only_replica`: `{"primary": URL}`).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ErrorDetails {
+    /// Field name → messages (`validation_error`).
+    Fields(#[schema(inline)] FieldErrors),
+    /// `read_only_replica`: the primary, where writes go.
+    Primary {
+        /// The primary's URL (`replication.primary_url`).
+        primary: String,
+    },
+}
+
 /// Everything that can go wrong in a request, in the API's terms.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -84,6 +98,9 @@ pub enum ApiError {
     InvalidSignature,
     #[error("The service is temporarily unavailable")]
     Unavailable,
+    /// A write sent to a read-only replica: it belongs to the primary (its URL).
+    #[error("This server is a read-only replica: send writes to the primary")]
+    ReadOnlyReplica(String),
     #[error("The request took too long")]
     RequestTimeout,
     #[error("Internal server error")]
@@ -109,9 +126,8 @@ impl ApiError {
             Unauthorized | InvalidCredentials | TokenInvalid | TokenExpired | TokenRevoked
             | RefreshTokenInvalid | RefreshTokenExpired | RefreshTokenRevoked | MfaTokenInvalid
             | MfaTokenExpired | MfaTokenRevoked | InvalidMfaCode => StatusCode::UNAUTHORIZED,
-            Forbidden | RegistrationClosed | MfaSetupRequired | IpBanned | InvalidSignature => {
-                StatusCode::FORBIDDEN
-            }
+            Forbidden | RegistrationClosed | MfaSetupRequired | IpBanned | InvalidSignature
+            | ReadOnlyReplica(_) => StatusCode::FORBIDDEN,
             NotFound | Hidden | NoRoute => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Conflict(_) => StatusCode::CONFLICT,
@@ -151,6 +167,7 @@ impl ApiError {
             IpBanned => "ip_banned",
             InvalidSignature => "invalid_signature",
             Unavailable => "unavailable",
+            ReadOnlyReplica(_) => "read_only_replica",
             RequestTimeout => "request_timeout",
             Internal(_) => "internal_error",
         }
@@ -182,7 +199,7 @@ pub struct ErrorPayload {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub details: Option<FieldErrors>,
+    pub details: Option<ErrorDetails>,
     pub retry_after: Option<u64>,
     /// A 404 that hides something from this caller (a security event).
     pub hidden: bool,
@@ -195,7 +212,10 @@ impl From<&ApiError> for ErrorPayload {
             code: err.code(),
             message: err.to_string(),
             details: match err {
-                ApiError::Validation(d) => Some(d.clone()),
+                ApiError::Validation(d) => Some(ErrorDetails::Fields(d.clone())),
+                ApiError::ReadOnlyReplica(primary) => Some(ErrorDetails::Primary {
+                    primary: primary.clone(),
+                }),
                 _ => None,
             },
             retry_after: match err {
@@ -242,6 +262,7 @@ impl From<crate::domain::Error> for ApiError {
             Error::InvalidCode => ApiError::InvalidMfaCode,
             Error::PreconditionFailed => ApiError::PreconditionFailed,
             Error::Forbidden => ApiError::Forbidden,
+            Error::ReadOnlyReplica(primary) => ApiError::ReadOnlyReplica(primary),
             Error::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
                 ApiError::Unavailable

@@ -142,20 +142,26 @@ impl Prepared {
 }
 
 /// Every background job of a running server. Each one decides from its own configuration
-/// whether it has anything to do (no webhook URL: no delivery worker).
+/// whether it has anything to do (no webhook URL: no delivery worker). A read-only replica
+/// runs none of the jobs that write (backups, retention, webhook deliveries, scheduled-post
+/// announcements): the primary runs them, and their results reach the replica with the data.
 fn start_jobs(state: &AppState, alert_loop: bool) -> anyhow::Result<()> {
-    crate::ops::backup::spawn_schedule(state.clone());
+    let writer = state.db.replica_of().is_none();
+    if writer {
+        crate::ops::backup::spawn_schedule(state.clone());
+        crate::ops::maintenance::spawn(state.clone());
+        crate::ops::webhooks::spawn(state.clone());
+        crate::content::schedule::spawn(
+            state.db.clone(),
+            state.clock.clone(),
+            crate::content::revalidation::Revalidation::new(&state.config),
+            state.webhooks_wake.clone(),
+        );
+    }
     crate::ops::signals::spawn_reload_on_sighup(state.clone())?;
-    crate::ops::maintenance::spawn(state.clone());
     crate::http::tls::spawn_watcher(state.clone());
     crate::http::tls::acme::spawn(state.clone());
-    crate::ops::webhooks::spawn(state.clone());
-    crate::content::schedule::spawn(
-        state.db.clone(),
-        state.clock.clone(),
-        crate::content::revalidation::Revalidation::new(&state.config),
-        state.webhooks_wake.clone(),
-    );
+    crate::ops::replication::spawn(state.clone());
     if alert_loop {
         crate::alerts::spawn(state.clone());
     }

@@ -39,7 +39,7 @@ impl From<Error> for AdminError {
             Error::Conflict(_) | Error::LastAdmin | Error::PreconditionFailed => {
                 StatusCode::CONFLICT
             }
-            Error::Forbidden => StatusCode::FORBIDDEN,
+            Error::Forbidden | Error::ReadOnlyReplica(_) => StatusCode::FORBIDDEN,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -116,6 +116,7 @@ pub struct RulesConfig {
     pub failed_logins: Windowed<u32>,
     pub certificate_expiring: Level<u32>,
     pub secret_age: SecretAge,
+    pub replication_lag: Level<HumanDuration>,
     pub daily_summary: DailySummary,
     pub backup_completed: Switch,
     pub key_rotated: Switch,

@@ -25,6 +25,7 @@ pub enum Rule {
     FailedLogins,
     CertificateExpiring,
     SecretAge,
+    ReplicationLag,
     DailySummary,
     BackupCompleted,
     KeyRotated,
@@ -32,7 +33,7 @@ pub enum Rule {
 
 impl Rule {
     /// The rules that are conditions (fire, repeat, resolve); the others are notices.
-    pub const CONDITIONS: [Rule; 13] = [
+    pub const CONDITIONS: [Rule; 14] = [
         Rule::DatabaseDown,
         Rule::DiskCritical,
         Rule::ErrorRate,
@@ -46,6 +47,7 @@ impl Rule {
         Rule::FailedLogins,
         Rule::CertificateExpiring,
         Rule::SecretAge,
+        Rule::ReplicationLag,
     ];
 
     pub fn name(self) -> &'static str {
@@ -63,6 +65,7 @@ impl Rule {
             Rule::FailedLogins => "failed_logins",
             Rule::CertificateExpiring => "certificate_expiring",
             Rule::SecretAge => "secret_age",
+            Rule::ReplicationLag => "replication_lag",
             Rule::DailySummary => "daily_summary",
             Rule::BackupCompleted => "backup_completed",
             Rule::KeyRotated => "key_rotated",
@@ -93,6 +96,7 @@ impl Rule {
                 c.certificate_expiring.severity,
             ),
             Rule::SecretAge => (c.secret_age.enabled, c.secret_age.severity),
+            Rule::ReplicationLag => (c.replication_lag.enabled, c.replication_lag.severity),
             Rule::DailySummary => (c.daily_summary.enabled, c.daily_summary.severity),
             Rule::BackupCompleted => (c.backup_completed.enabled, c.backup_completed.severity),
             Rule::KeyRotated => (c.key_rotated.enabled, c.key_rotated.severity),
@@ -129,6 +133,9 @@ pub struct Sample {
     pub jwt_key_age: Option<i64>,
     /// Age in seconds of each shared HMAC secret, by name.
     pub hmac_ages: Vec<(&'static str, i64)>,
+    /// Seconds behind the primary (a replica), or of WAL Litestream has not picked up (a
+    /// primary); `None` without replication or before the first measurement.
+    pub replication_lag: Option<f64>,
 }
 
 /// The summary of a rule's condition when it holds.
@@ -195,6 +202,15 @@ pub fn check(rule: Rule, s: &Sample, c: &RulesConfig) -> Option<String> {
                 human(c.failed_logins.window.as_secs())
             )
         }),
+        Rule::ReplicationLag => s
+            .replication_lag
+            .filter(|lag| *lag > c.replication_lag.threshold.0.as_secs_f64())
+            .map(|lag| {
+                format!(
+                    "replication is {lag:.0} s behind (limit {} s)",
+                    c.replication_lag.threshold.as_secs()
+                )
+            }),
         Rule::CertificateExpiring => s
             .certificate_days_left
             .filter(|days| *days < i64::from(c.certificate_expiring.threshold))
@@ -245,6 +261,7 @@ mod tests {
             certificate_days_left: Some(80),
             jwt_key_age: Some(86_400),
             hmac_ages: vec![("analytics", 86_400), ("revalidate", 86_400)],
+            replication_lag: Some(3.0),
             ..Sample::default()
         }
     }
@@ -346,6 +363,13 @@ mod tests {
                 Rule::SecretAge,
                 Sample {
                     hmac_ages: vec![("analytics", 91 * day)],
+                    ..healthy()
+                },
+            ),
+            (
+                Rule::ReplicationLag,
+                Sample {
+                    replication_lag: Some(95.0),
                     ..healthy()
                 },
             ),

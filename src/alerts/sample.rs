@@ -50,6 +50,7 @@ pub async fn gather(state: &AppState) -> Sample {
             .map(|tls| (tls.info().not_after - now) / 86_400),
         jwt_key_age: secrets.as_ref().and_then(|f| jwt_key_age(state, f, now)),
         hmac_ages: secrets.map_or_else(Vec::new, |f| hmac_ages(state, &f, now)),
+        replication_lag: state.replication.lag_seconds(),
     }
 }
 

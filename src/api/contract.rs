@@ -67,6 +67,7 @@ fn response_ref(name: &str) -> Value {
 fn common_headers(throttled: bool) -> Map<String, Value> {
     let mut headers = Map::new();
     headers.insert("X-Request-ID".into(), header_ref("X-Request-ID"));
+    headers.insert("Cache-Control".into(), header_ref("Cache-Control"));
     if throttled {
         for name in ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"] {
             headers.insert(name.into(), header_ref(name));
@@ -120,6 +121,15 @@ fn add_shared_components(doc: &mut Value) {
             "description": "Strong validator of this representation: send it back as \
                             `If-None-Match` (304 when unchanged) or, for writes to a post, as \
                             `If-Match`.",
+            "schema": {"type": "string"}
+        },
+        "Cache-Control": {
+            "description": "On every answer. Anonymous reads of public content (posts, \
+                            terms, authors, comments, SEO metadata): `public, max-age=…, \
+                            s-maxage=…, stale-while-revalidate=…` from the `[cache]` \
+                            configuration, with `Vary: Authorization`. Media, sitemaps, feeds \
+                            and the docs pages say their own. Everything else (any request \
+                            with credentials, writes, errors): `no-store`.",
             "schema": {"type": "string"}
         }
     });
@@ -268,6 +278,9 @@ fn add_layer_responses(path: &str, method: &str, op: &mut Value) {
     } else if uses_bearer(op) {
         ensure_response(op, "403", "Forbidden");
     }
+    if method != "get" {
+        add_read_only_replica(op);
+    }
     ensure_response(op, "408", "RequestTimeout");
     ensure_response(op, "500", "InternalError");
     if path != "/healthz" {
@@ -323,6 +336,42 @@ fn add_layer_responses(path: &str, method: &str, op: &mut Value) {
             *etag = header_ref("ETag");
         }
     }
+}
+
+/// Every write may meet a read-only replica (`http::read_only`): its 403 says so, with the
+/// primary's URL in `details.primary`.
+fn add_read_only_replica(op: &mut Value) {
+    const TEXT: &str = "Or `read_only_replica`: this server is a read-only replica; send the \
+                        write to the primary, whose URL is `details.primary`.";
+    let current = op["responses"].get("403").cloned();
+    let described = match current {
+        Some(Value::Object(own)) if !own.contains_key("$ref") => {
+            let mut own = own;
+            let text = own["description"].as_str().unwrap_or("").to_string();
+            own.insert(
+                "description".into(),
+                Value::String(format!("{text} {TEXT}")),
+            );
+            Value::Object(own)
+        }
+        Some(shared) => {
+            let name = shared["$ref"]
+                .as_str()
+                .and_then(|r| r.rsplit('/').next())
+                .unwrap_or("Forbidden");
+            let text = if name == "Banned" {
+                "This address is banned for a while after repeated abuse: `ip_banned`."
+            } else {
+                "`forbidden`: the caller's role does not allow this, an admin token is used \
+                 from outside `auth.admin_allow`, or the role must set up two-factor sign-in \
+                 first; or `ip_banned`: this address is banned for a while after repeated \
+                 abuse."
+            };
+            error_response(&format!("{text} {TEXT}"), &[])
+        }
+        None => error_response(TEXT.trim_start_matches("Or "), &[]),
+    };
+    op["responses"]["403"] = described;
 }
 
 /// Replaces every inline copy of a component schema by a `$ref` to it (utoipa inlines the

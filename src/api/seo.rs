@@ -35,6 +35,7 @@ fn unshare(err: Arc<StoreError>) -> StoreError {
     match &*err {
         StoreError::NotFound => StoreError::NotFound,
         StoreError::Unavailable(why) => StoreError::Unavailable(why.clone()),
+        StoreError::ReadOnlyReplica(primary) => StoreError::ReadOnlyReplica(primary.clone()),
         other => StoreError::Other(anyhow::anyhow!("{other}")),
     }
 }

@@ -128,19 +128,40 @@ pub fn restore(
     let info = backups
         .verify(&path, identity)
         .map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?;
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            anyhow::bail!("restoring replaces all current data: confirm with --yes");
-        }
-        eprintln!(
-            "Restore {} (made {}) over the current data? A backup of the current data is taken first.\nType yes to go on:",
+    confirm(
+        yes,
+        &format!(
+            "Restore {} (made {}) over the current data?",
             info.file,
             crate::clock::rfc3339(info.created_at)
-        );
-        if super::read_line()?.trim() != "yes" {
-            anyhow::bail!("not confirmed; nothing was changed");
-        }
+        ),
+    )?;
+    apply(config, &path, identity, &info.file)
+}
+
+/// Asks on a terminal before data is replaced (`--yes` for scripts).
+pub(super) fn confirm(yes: bool, question: &str) -> anyhow::Result<()> {
+    if yes {
+        return Ok(());
     }
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("restoring replaces all current data: confirm with --yes");
+    }
+    eprintln!("{question} A backup of the current data is taken first.\nType yes to go on:");
+    if super::read_line()?.trim() != "yes" {
+        anyhow::bail!("not confirmed; nothing was changed");
+    }
+    Ok(())
+}
+
+/// Restores the verified backup at `path` (shown as `shown`): through the running server
+/// when there is one, else on the files.
+pub(super) fn apply(
+    config: &Config,
+    path: &Path,
+    identity: Option<&Path>,
+    shown: &str,
+) -> anyhow::Result<()> {
     super::small_runtime()?.block_on(async {
         let request = FileRequest {
             file: path.display().to_string(),
@@ -153,8 +174,8 @@ pub fn restore(
                     .send("POST", "/v1/backups/restore", &request)
                     .await?;
                 println!(
-                    "restored {} into the running server; the data before is in {}",
-                    info.file, restored.pre_restore_backup.file
+                    "restored {shown} into the running server; the data before is in {}",
+                    restored.pre_restore_backup.file
                 );
             }
             None => {
@@ -163,10 +184,7 @@ pub fn restore(
                     .operations()
                     .restore(&local.actor(), &request.file, identity)
                     .await?;
-                println!(
-                    "restored {}; the data before is in {}",
-                    info.file, before.file
-                );
+                println!("restored {shown}; the data before is in {}", before.file);
             }
         }
         anyhow::Ok(())

@@ -38,7 +38,7 @@ impl<'c> Local<'c> {
         crate::ops::files::ensure_data_dir(config)?;
         Ok(Local {
             config,
-            db: Db::open(&config.database_path())?,
+            db: crate::ops::replication::open_db(config, std::time::Duration::ZERO)?,
             clock: Clock::default(),
             passwords: Passwords::new()?,
             revocations: Revocations::new(config.auth.access_ttl.0),

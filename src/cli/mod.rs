@@ -7,6 +7,7 @@ mod audit;
 mod backup;
 mod config;
 mod local;
+mod replication;
 mod rotate;
 mod serve;
 mod tls;
@@ -91,11 +92,25 @@ pub enum Command {
     /// Backups (through the running server when there is one, else on the files).
     #[command(subcommand)]
     Backup(backup::BackupCommand),
-    /// Replace the database with a backup (verified first; the current data is backed up
-    /// before it is replaced).
+    /// Litestream replication: its configuration, generated from blogd's.
+    #[command(subcommand)]
+    Replication(replication::ReplicationCommand),
+    /// Replace the database with a backup, or with the replica's copy (verified first; the
+    /// current data is backed up before it is replaced).
     Restore {
         /// A backup file name (in backup.dir) or path.
-        file: String,
+        #[arg(
+            required_unless_present = "from_replica",
+            conflicts_with = "from_replica"
+        )]
+        file: Option<String>,
+        /// Restore the replica's copy instead (replication.replica_url, with `litestream
+        /// restore`).
+        #[arg(long)]
+        from_replica: bool,
+        /// With --from-replica: the state at this time (RFC 3339), not the newest.
+        #[arg(long, value_name = "TIME", requires = "from_replica")]
+        at: Option<String>,
         /// Do not ask for confirmation (scripts).
         #[arg(long)]
         yes: bool,
@@ -171,10 +186,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Secrets(command) => rotate::show(&load_config(&cli, None)?, command),
         Command::Backup(command) => backup::run(&load_config(&cli, None)?, command),
         Command::Restore {
-            file,
+            file: Some(file),
             yes,
             identity,
+            ..
         } => backup::restore(&load_config(&cli, None)?, file, *yes, identity.as_deref()),
+        Command::Restore {
+            file: None,
+            yes,
+            at,
+            ..
+        } => replication::restore(&load_config(&cli, None)?, at.as_deref(), *yes),
+        Command::Replication(command) => replication::run(&load_config(&cli, None)?, command),
         Command::Alerts(command) => alerts::run(&load_config(&cli, None)?, command),
         Command::Webhooks(command) => webhooks::run(&load_config(&cli, None)?, command),
         Command::Rotate(command) => rotate::run(&load_config(&cli, None)?, command),

@@ -49,6 +49,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "listed_tags",
         include_str!("../../migrations/0009_listed_tags.sql"),
     ),
+    (
+        10,
+        "replication_heartbeat",
+        include_str!("../../migrations/0010_replication_heartbeat.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod pageviews;
 pub mod posts;
 pub mod privacy;
+pub mod replication;
 pub mod security_events;
 pub mod seo;
 
@@ -25,7 +26,7 @@ pub mod taxonomy;
 pub mod users;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
@@ -58,6 +59,9 @@ pub enum StoreError {
     Forbidden,
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// This database is a read-only replica: writes belong to the primary (its URL).
+    #[error("this is a read-only replica: write on the primary, {0}")]
+    ReadOnlyReplica(String),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -102,17 +106,42 @@ pub struct PoolState {
     pub max: u32,
 }
 
+/// What the database file is in a replication topology (`replication.mode`). Decided once at
+/// open; every rule that depends on it lives in this file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Alone: blogd checkpoints the WAL itself.
+    Standalone,
+    /// The primary, its WAL streamed by Litestream: Litestream holds a read transaction and
+    /// checkpoints on its own schedule (passive), so blogd never runs a TRUNCATE checkpoint
+    /// (it would wait out the busy timeout against that read lock) and keeps SQLite's own
+    /// automatic checkpoint only as a distant safety net. Litestream's tables survive a
+    /// restore.
+    Litestream,
+    /// A follower file that `litestream restore -f` keeps current: opened read-only, never
+    /// migrated, every write refused with [`StoreError::ReadOnlyReplica`] naming the primary.
+    Replica { primary: String },
+}
+
+/// The read connections, replaced as a whole when a replica's follower file is replaced.
+type Readers = r2d2::Pool<SqliteConnectionManager>;
+
 /// Shared handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    readers: r2d2::Pool<SqliteConnectionManager>,
+    readers: Arc<RwLock<Readers>>,
     writer: Arc<Mutex<Connection>>,
+    mode: Arc<Mode>,
     path: PathBuf,
     /// While a restore replaces the data, writes answer 503 at once instead of queueing.
     maintenance: Arc<std::sync::atomic::AtomicBool>,
     /// Moves when public content may have changed (see [`generation`]).
     pub generation: Arc<generation::Generation>,
 }
+
+/// SQLite's automatic checkpoint threshold under Litestream (pages): far above Litestream's
+/// own passive checkpoints (1,000 pages), so it only acts if Litestream has stopped.
+const LITESTREAM_AUTOCHECKPOINT: u32 = 10_000;
 
 /// Per-connection settings, applied to every connection blogd opens.
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -160,31 +189,68 @@ pub fn copy_all(
     Ok(())
 }
 
+/// The read pool of a file: `configure` on each connection, then `query_only`.
+fn reader_pool(path: &Path, replica: bool) -> Result<Readers, r2d2::Error> {
+    let flags = if replica {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let manager = SqliteConnectionManager::file(path)
+        .with_flags(flags)
+        .with_init(move |conn| {
+            if replica {
+                replication::configure_follower(conn)?;
+            } else {
+                configure(conn)?;
+            }
+            // A read connection that tries to write is a bug; make SQLite refuse it.
+            conn.execute_batch("PRAGMA query_only = ON;")
+        });
+    r2d2::Pool::builder()
+        .max_size(READ_POOL_SIZE)
+        .min_idle(Some(1))
+        .connection_timeout(POOL_WAIT)
+        .build(manager)
+}
+
 impl Db {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub fn open(path: &Path) -> anyhow::Result<Db> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let mut writer = Connection::open(path)?;
-        configure(&writer)?;
-        migrate::apply(&mut writer)?;
+        Db::open_as(path, Mode::Standalone)
+    }
 
-        let manager = SqliteConnectionManager::file(path)
-            .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .with_init(|conn| {
-                configure(conn)?;
-                // A read connection that tries to write is a bug; make SQLite refuse it.
-                conn.execute_batch("PRAGMA query_only = ON;")
-            });
-        let readers = r2d2::Pool::builder()
-            .max_size(READ_POOL_SIZE)
-            .min_idle(Some(1))
-            .connection_timeout(POOL_WAIT)
-            .build(manager)?;
+    /// Opens the database at `path` as `mode` says: a primary's is created if needed and
+    /// migrated; a replica's follower file must exist and is only read (see
+    /// [`replication::prepare_follower`]).
+    pub fn open_as(path: &Path, mode: Mode) -> anyhow::Result<Db> {
+        let writer = match &mode {
+            Mode::Replica { .. } => {
+                replication::prepare_follower(path)?;
+                // Never written through (every write is refused first); kept so that a
+                // replica is the same `Db` as any other.
+                let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+                replication::configure_follower(&conn)?;
+                conn
+            }
+            Mode::Standalone | Mode::Litestream => {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                let mut writer = Connection::open(path)?;
+                configure(&writer)?;
+                if mode == Mode::Litestream {
+                    writer.pragma_update(None, "wal_autocheckpoint", LITESTREAM_AUTOCHECKPOINT)?;
+                }
+                migrate::apply(&mut writer)?;
+                writer
+            }
+        };
+        let readers = reader_pool(path, matches!(mode, Mode::Replica { .. }))?;
         Ok(Db {
-            readers,
+            readers: Arc::new(RwLock::new(readers)),
             writer: Arc::new(Mutex::new(writer)),
+            mode: Arc::new(mode),
             path: path.to_path_buf(),
             maintenance: Arc::default(),
             generation: Arc::default(),
@@ -195,20 +261,62 @@ impl Db {
         &self.path
     }
 
+    /// What this database is in a replication topology.
+    pub fn mode(&self) -> &Mode {
+        &self.mode
+    }
+
+    /// The primary's URL when this is a read-only replica.
+    pub fn replica_of(&self) -> Option<&str> {
+        match &*self.mode {
+            Mode::Replica { primary } => Some(primary),
+            _ => None,
+        }
+    }
+
+    /// A write here is refused: this is a replica.
+    fn refuse_writes(&self) -> Result<(), StoreError> {
+        match self.replica_of() {
+            Some(primary) => Err(StoreError::ReadOnlyReplica(primary.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    fn pool(&self) -> Readers {
+        self.readers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Opens every read connection anew (a replica's follower file was replaced: the old
+    /// connections still read the file that was there when they opened).
+    pub fn reopen_readers(&self) -> anyhow::Result<()> {
+        let fresh = reader_pool(&self.path, self.replica_of().is_some())?;
+        *self.readers.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        self.generation.bump();
+        Ok(())
+    }
+
     /// Runs `f` on a read connection, off the async workers.
     pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.readers.clone();
+        let pool = self.pool();
+        let replica = self.replica_of().is_some();
         tokio::task::spawn_blocking(move || {
             let waited = std::time::Instant::now();
             let conn = pool.get()?;
             metrics::histogram!("db_pool_wait_seconds", "kind" => "read")
                 .record(waited.elapsed().as_secs_f64());
             let started = std::time::Instant::now();
-            let result = f(&conn);
+            let result = if replica {
+                replication::read_follower(&conn, f)
+            } else {
+                f(&conn)
+            };
             metrics::histogram!("db_query_duration_seconds", "kind" => "read")
                 .record(started.elapsed().as_secs_f64());
             result
@@ -235,6 +343,7 @@ impl Db {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        self.refuse_writes()?;
         if self.maintenance.load(std::sync::atomic::Ordering::Acquire) {
             return Err(StoreError::Unavailable("a restore is in progress".into()).into());
         }
@@ -268,9 +377,15 @@ impl Db {
         .map_err(|e| StoreError::Other(e.into()))?
     }
 
-    /// Folds the write-ahead log into the database file (at shutdown), so the file alone is
-    /// complete and the WAL does not grow unbounded.
+    /// Folds the write-ahead log into the database file (at shutdown, after an erasure), so
+    /// the file alone is complete and the WAL does not grow unbounded. Under Litestream it
+    /// does nothing: Litestream checkpoints after copying the WAL, and a TRUNCATE here would
+    /// only wait out the busy timeout against its read transaction. A replica has no WAL.
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if *self.mode != Mode::Standalone {
+            tracing::debug!(mode = ?self.mode, "checkpoint left to Litestream");
+            return Ok(());
+        }
         let writer = self.writer.clone();
         tokio::task::spawn_blocking(move || {
             let conn = writer.lock().unwrap_or_else(|p| p.into_inner());
@@ -285,16 +400,25 @@ impl Db {
     /// place, through SQLite's backup API on the writer connection: readers keep reading
     /// (their snapshot, then the restored data); writes answer 503 until it is done. Then
     /// migrations bring an older backup's schema up to date. Blocking.
+    ///
+    /// The backup API replaces every page, so tables that another program keeps in this
+    /// file would vanish: Litestream's (`_litestream_seq`, `_litestream_lock`), without
+    /// which it fails every sync. They are added to a private copy of the backup first
+    /// ([`replication::with_foreign_tables`]), so the live file never lacks them and
+    /// Litestream streams the restore to the replica as one large transaction.
     pub fn restore_from(
         &self,
         source: &Path,
         mut progress: impl FnMut(u64, u64),
     ) -> anyhow::Result<()> {
         use std::sync::atomic::Ordering;
+        self.refuse_writes()?;
         self.maintenance.store(true, Ordering::Release);
         let result = (|| {
-            let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
             let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let kept = replication::with_foreign_tables(&conn, source)?;
+            let source = kept.as_ref().map_or(source, |k| k.path());
+            let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
             {
                 let backup = rusqlite::backup::Backup::new(&src, &mut conn)?;
                 copy_all(&backup, &mut progress)?;
@@ -312,11 +436,12 @@ impl Db {
 
     /// Read-pool use, for the operator.
     pub fn pool_state(&self) -> PoolState {
-        let state = self.readers.state();
+        let pool = self.pool();
+        let state = pool.state();
         PoolState {
             connections: state.connections,
             idle: state.idle_connections,
-            max: self.readers.max_size(),
+            max: pool.max_size(),
         }
     }
 
@@ -330,6 +455,7 @@ impl Db {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.refuse_writes()?;
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
@@ -360,7 +486,10 @@ impl Db {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let conn = self.readers.get()?;
+        let conn = self.pool().get()?;
+        if self.replica_of().is_some() {
+            return replication::read_follower(&conn, f);
+        }
         f(&conn)
     }
 }

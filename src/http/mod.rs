@@ -1,6 +1,7 @@
 //! The HTTP layer: one wiring function that shows the whole request flow, plus the small
 //! pieces it is made of (request ids and error bodies, JSON and list extractors, ETags, docs).
 
+pub mod cache_control;
 pub mod client_ip;
 pub mod conditional;
 pub mod connections;
@@ -11,6 +12,7 @@ pub mod headers;
 pub mod json;
 pub mod pagination;
 pub mod public_cache;
+pub mod read_only;
 
 pub mod request_id;
 pub mod server;
@@ -36,9 +38,10 @@ pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 
 /// The router with every layer, in request order (outermost first):
 /// trailing-slash normalisation → request id, client IP, hostile-traffic check, access log and
-/// error bodies → security headers → CORS (preflights end here, uncounted) → bans and
-/// throttle → cached public answers → request deadline → panic guard → body size limit →
-/// route → (extractors: caller, JSON, list parameters) → handler.
+/// error bodies → security headers → Cache-Control → CORS (preflights end here, uncounted) →
+/// bans and throttle → a replica's refusal of writes → cached public answers → request
+/// deadline → panic guard → body size limit → route → (extractors: caller, JSON, list
+/// parameters) → handler.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = crate::api::parts();
     let request_timeout = state.config.server.request_timeout.0;
@@ -57,9 +60,17 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            read_only::layer,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             throttle::layer,
         ))
         .layer(option_layer(cors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            cache_control::layer,
+        ))
         .layer(middleware::from_fn(headers::layer))
         .layer(middleware::from_fn_with_state(
             state.clone(),

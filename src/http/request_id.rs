@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 
 use super::context::RequestMeta;
 use crate::app::AppState;
-use crate::error::{ApiError, ErrorPayload, FieldErrors};
+use crate::error::{ApiError, ErrorDetails, ErrorPayload};
 use crate::security::{EventKind, SecurityEvent};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -49,10 +49,9 @@ pub struct ErrorBody {
     pub timestamp: String,
     /// Equals the response's `X-Request-ID`.
     pub request_id: String,
-    /// Field → messages; only for `validation_error`.
+    /// Field → messages for `validation_error`; `{"primary": URL}` for `read_only_replica`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = std::collections::HashMap<String, Vec<String>>)]
-    pub details: Option<FieldErrors>,
+    pub details: Option<ErrorDetails>,
     /// Seconds to wait; only for `throttled` (equals the `Retry-After` header).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = u64)]

@@ -75,10 +75,18 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(
         state.config.server.max_connections.max(1) as usize
     ));
-    let per_address = super::connections::PerAddress::new(
-        state.config.server.max_connections_per_ip,
-        &state.config.server.trusted_proxies,
-    );
+    // Trusted proxies carry everybody behind them; `throttle.allow` addresses are trusted
+    // never to be limited (monitoring, load tests).
+    let exempt: Vec<crate::cidr::Cidr> = state
+        .config
+        .server
+        .trusted_proxies
+        .iter()
+        .chain(&state.config.throttle.allow)
+        .copied()
+        .collect();
+    let per_address =
+        super::connections::PerAddress::new(state.config.server.max_connections_per_ip, &exempt);
     let builder = builder(&state);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);

@@ -247,6 +247,60 @@ impl Backups {
         Ok(info)
     }
 
+    /// Makes a database file from elsewhere (a restore from the replica) a backup like any
+    /// other: switched to rollback-journal mode (a self-contained file), checked with SQLite's
+    /// integrity check, refused when its schema is newer than this blogd knows, hashed and
+    /// given a manifest. `source` is moved into the backup directory. Media files are not part
+    /// of it: Litestream replicates the database only.
+    pub fn adopt(&self, source: &Path, now: i64) -> anyhow::Result<BackupInfo> {
+        let _turn = self.one_at_a_time.lock().unwrap_or_else(|p| p.into_inner());
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)?;
+        {
+            let conn = Connection::open(source)?;
+            conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
+        }
+        let schema_version = integrity(source)
+            .map_err(|why| anyhow::anyhow!("the copy fails its integrity check: {why}"))?;
+        if schema_version > migrate::latest_version() {
+            anyhow::bail!(
+                "the copy has schema {schema_version}, newer than this blogd knows ({})",
+                migrate::latest_version()
+            );
+        }
+        let (name, partial) = self.reserve_name(now)?;
+        let final_path = self.dir.join(format!("{name}.db"));
+        fs::rename(source, &final_path).or_else(|_| {
+            fs::copy(source, &final_path)?;
+            fs::remove_file(source)
+        })?;
+        let _ = fs::remove_file(&partial);
+        fs::set_permissions(&final_path, fs::Permissions::from_mode(0o600))?;
+        let info = BackupInfo {
+            file: format!("{name}.db"),
+            created_at: now,
+            size: fs::metadata(&final_path)?.len(),
+            sha256: sha256_file(&final_path)?,
+            schema_version,
+            media_files: 0,
+            encrypted: false,
+        };
+        let manifest = self.dir.join(format!("{name}.json"));
+        fs::write(&manifest, serde_json::to_vec_pretty(&info)?)?;
+        fs::set_permissions(&manifest, fs::Permissions::from_mode(0o600))?;
+        Ok(info)
+    }
+
+    /// Deletes one backup (database, manifest and media).
+    pub fn remove(&self, file: &str) {
+        let base = base_of(Path::new(file));
+        let _ = fs::remove_file(self.dir.join(file));
+        let _ = fs::remove_file(self.dir.join(format!("{base}.json")));
+        let _ = fs::remove_dir_all(self.dir.join(format!("{base}.media")));
+    }
+
     /// A name no other backup has, `blogd-<time>` or `blogd-<time>-2`, `-3`… when several
     /// are made in the same second (by this process or another), reserved by creating its
     /// private partial file exclusively.
@@ -382,10 +436,7 @@ impl Backups {
     pub fn prune(&self) -> anyhow::Result<Vec<String>> {
         let mut removed = Vec::new();
         for old in self.list().into_iter().skip(self.keep) {
-            let base = base_of(Path::new(&old.file));
-            let _ = fs::remove_file(self.dir.join(&old.file));
-            let _ = fs::remove_file(self.dir.join(format!("{base}.json")));
-            let _ = fs::remove_dir_all(self.dir.join(format!("{base}.media")));
+            self.remove(&old.file);
             removed.push(old.file);
         }
         Ok(removed)

@@ -92,6 +92,21 @@ pub struct HealthChecks {
     pub tls: TlsCheck,
     pub logs: LogsCheck,
     pub uptime: UptimeCheck,
+    /// Only with `replication.mode` `litestream` or `replica`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication: Option<ReplicationCheck>,
+}
+
+/// How far behind replication is: on a replica, the age of the newest primary heartbeat in
+/// its follower file; on a primary, how long Litestream has not picked up the WAL. Degraded
+/// above `alerts.rules.replication_lag.threshold` or while unknown.
+#[derive(Serialize, ToSchema)]
+pub struct ReplicationCheck {
+    pub status: Status,
+    /// `litestream` (a primary) or `replica`.
+    pub mode: String,
+    /// Seconds; `null` until measured (no heartbeat yet).
+    pub lag_seconds: Option<f64>,
 }
 
 /// Three pings of the database; `error` instead of `latency_ms` when it fails.
@@ -350,6 +365,18 @@ fn logs(state: &AppState) -> CheckResult {
     )
 }
 
+/// Replication (only when `replication.mode` is not `off`): the lag and its status. For
+/// readiness, a replica further behind than `replication.max_lag` is unhealthy.
+fn replication(state: &AppState, critical_only: bool) -> Option<CheckResult> {
+    let (status, details) = crate::ops::replication::health(state)?;
+    let status = match critical_only {
+        true if !crate::ops::replication::ready(state) => Status::Unhealthy,
+        true => Status::Healthy,
+        false => status,
+    };
+    Some(CheckResult::new(status, details))
+}
+
 /// `1d 4h`, `3h 12m`, `42s`.
 pub fn human_duration(secs: u64) -> String {
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
@@ -382,6 +409,7 @@ pub async fn run(state: &AppState, critical_only: bool) -> HealthReport {
             ("uptime", uptime(state)),
         ]);
     }
+    results.extend(replication(state, critical_only).map(|r| ("replication", r)));
     let status = results
         .iter()
         .map(|(_, r)| r.status)

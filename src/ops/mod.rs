@@ -11,6 +11,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod operations;
 pub mod pidfile;
+pub mod replication;
 pub mod rotating;
 pub mod selfcheck;
 pub mod sentry;

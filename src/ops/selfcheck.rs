@@ -188,7 +188,7 @@ pub fn run(config: &Config, now: i64) -> Vec<Finding> {
 
     // Accounts, sessions and backups, from the database.
     if config.database_path().exists() {
-        match Db::open(&config.database_path()) {
+        match crate::ops::replication::open_db(config, std::time::Duration::ZERO) {
             Ok(db) => database_checks(&db, config, now, &mut list),
             Err(err) => list.add(Verdict::Fail, format!("cannot open the database: {err}")),
         }

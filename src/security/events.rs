@@ -104,7 +104,10 @@ impl SecurityEvents {
     pub fn start(db: Db, throttle: Arc<Throttle>) -> SecurityEvents {
         let (live, _) = broadcast::channel(1024);
         let (store, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(write_batches(db, queue));
+        // A replica writes nothing: its events are in its security.log only.
+        if db.replica_of().is_none() {
+            tokio::spawn(write_batches(db, queue));
+        }
         SecurityEvents {
             live,
             store,

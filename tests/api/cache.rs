@@ -235,3 +235,84 @@ async fn the_cache_memory_is_bounded() {
     let size = server.state.public_cache.weighted_size();
     assert!(size > 0 && size <= 64 * 1024, "cache holds {size} bytes");
 }
+
+#[tokio::test]
+async fn public_reads_say_how_long_caches_may_keep_them_and_personal_answers_say_no_store() {
+    let server = TestServer::start_with(&[
+        ("BLOGD_CACHE_MAX_AGE", "10s"),
+        ("BLOGD_CACHE_S_MAXAGE", "5m"),
+        ("BLOGD_CACHE_STALE_WHILE_REVALIDATE", "0s"),
+    ])
+    .await;
+    let token = server.token(Role::Editor).await;
+    let post = server
+        .create_post(
+            &token,
+            json!({"title": "Cached", "content": "x", "status": "published"}),
+        )
+        .await;
+    let path = format!("/api/v1/posts/{}", post["slug"].as_str().unwrap());
+    let public = "public, max-age=10, s-maxage=300";
+    for route in [path.as_str(), "/api/v1/posts", "/api/v1/categories"] {
+        let anonymous = server.get(route, None).await;
+        assert_eq!(anonymous.status, StatusCode::OK);
+        assert_eq!(anonymous.header("cache-control"), Some(public), "{route}");
+        assert!(
+            anonymous
+                .headers
+                .get_all("vary")
+                .iter()
+                .any(|v| v.to_str().unwrap_or("").contains("Authorization")),
+            "{route}"
+        );
+        // The same read with credentials is personal (drafts, roles): never kept.
+        let personal = server.get(route, Some(&token)).await;
+        assert_eq!(
+            personal.header("cache-control"),
+            Some("no-store"),
+            "{route}"
+        );
+    }
+    // A revalidation keeps the policy.
+    let etag = server
+        .get(&path, None)
+        .await
+        .header("etag")
+        .unwrap()
+        .to_string();
+    let revalidated = server
+        .client
+        .get(server.url(&path))
+        .header(IF_NONE_MATCH, etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(revalidated.headers()["cache-control"], public);
+    // Errors, writes, health and accounts: no-store.
+    for (reply, what) in [
+        (
+            server.get("/api/v1/posts/no-such-post", None).await,
+            "a 404",
+        ),
+        (server.get("/api/healthcheck", None).await, "health"),
+        (server.get("/api/v1/auth/me", Some(&token)).await, "me"),
+        (
+            server
+                .post("/api/v1/categories", Some(&token), json!({"name": "N"}))
+                .await,
+            "a write",
+        ),
+    ] {
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{what}");
+    }
+    // Defaults: browsers ask each time, CDNs keep a minute and may serve stale meanwhile.
+    let defaults = TestServer::start().await;
+    assert_eq!(
+        defaults
+            .get("/api/v1/posts", None)
+            .await
+            .header("cache-control"),
+        Some("public, max-age=0, s-maxage=60, stale-while-revalidate=30")
+    );
+}

@@ -23,6 +23,7 @@ mod permissions;
 mod posts;
 mod privacy;
 mod publication;
+mod replication;
 mod seo;
 
 mod taxonomy;
