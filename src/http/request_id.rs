@@ -74,8 +74,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     );
     let meta = Arc::new(RequestMeta::new(id.clone(), ip));
     req.extensions_mut().insert(meta.clone());
-    if let Some(why) = super::suspicious::reason(req.uri().path(), req.uri().query(), req.headers())
-    {
+    if let Some(why) = super::suspicious::reason(req.uri().path(), req.headers()) {
         state.security.emit(SecurityEvent {
             kind: EventKind::SuspiciousRequest,
             time: state.clock.now(),

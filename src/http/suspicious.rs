@@ -1,6 +1,15 @@
 //! Recognises hostile traffic: probes for files that no blog serves, path traversal, and
 //! known scanners. Such requests are answered normally (usually 404) and reported as
 //! `suspicious_request` security events, which the throttle turns into bans.
+//!
+//! Only what the sender chose counts. A page can make any visitor's browser request any URL
+//! of ours (an `<img>` on another site, an image reference a post keeps, a link): such a
+//! request carries `Sec-Fetch-Site` other than `none`, and is never held against the
+//! visitor, or anyone could get readers banned. What a page cannot forge (the `User-Agent`
+//! of an attack tool) always counts. A tool can send the header too, to stay unreported;
+//! it gains nothing else: probes are answered 404 either way. And a query string is no path:
+//! `..` in a query value (`?q=wait..what`) is words, not traversal, for a server whose
+//! parameters never name files.
 
 use axum::http::HeaderMap;
 use axum::http::header::USER_AGENT;
@@ -59,13 +68,18 @@ const SCANNERS: &[&str] = &[
 ];
 
 /// Why a request looks hostile, if it does.
-pub fn reason(path: &str, query: Option<&str>, headers: &HeaderMap) -> Option<String> {
-    let lower_path = path.to_ascii_lowercase();
-    if has_traversal(&lower_path) || query.is_some_and(|q| has_traversal(&q.to_ascii_lowercase())) {
-        return Some("path traversal".into());
-    }
-    if let Some(probe) = PROBES.iter().find(|p| probed(&lower_path, p)) {
-        return Some(format!("probe for {probe}"));
+pub fn reason(path: &str, headers: &HeaderMap) -> Option<String> {
+    let made_by_a_page = headers
+        .get("sec-fetch-site")
+        .is_some_and(|site| site.as_bytes() != b"none");
+    if !made_by_a_page {
+        let lower_path = path.to_ascii_lowercase();
+        if has_traversal(&lower_path) {
+            return Some("path traversal".into());
+        }
+        if let Some(probe) = PROBES.iter().find(|p| probed(&lower_path, p)) {
+            return Some(format!("probe for {probe}"));
+        }
     }
     let agent = headers
         .get(USER_AGENT)
@@ -108,31 +122,48 @@ fn has_traversal(text: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn check(path: &str, query: Option<&str>, agent: &str) -> Option<String> {
+    fn check(path: &str, agent: &str) -> Option<String> {
         let mut h = HeaderMap::new();
         h.insert(USER_AGENT, agent.parse().unwrap());
-        reason(path, query, &h)
+        reason(path, &h)
     }
 
     #[test]
     fn recognises_probes_traversal_and_scanners() {
-        assert!(check("/.env", None, "curl").is_some());
-        assert!(check("/wp-admin/setup.php", None, "curl").is_some());
-        assert!(check("/api/../etc/passwd", None, "curl").is_some());
-        assert!(check("/media/%2e%2e/secrets.toml", None, "curl").is_some());
-        assert!(check("/media/%252e%252e/x", None, "curl").is_some());
-        assert!(check("/api/v1/posts", Some("file=../../etc/passwd"), "curl").is_some());
-        assert!(check("/api/v1/posts", None, "sqlmap/1.7").is_some());
-        assert!(check("/api/v1/posts", None, "Mozilla/5.0").is_none());
+        assert!(check("/.env", "curl").is_some());
+        assert!(check("/wp-admin/setup.php", "curl").is_some());
+        assert!(check("/api/../etc/passwd", "curl").is_some());
+        assert!(check("/media/%2e%2e/secrets.toml", "curl").is_some());
+        assert!(check("/media/%252e%252e/x", "curl").is_some());
+        assert!(check("/api/v1/posts", "sqlmap/1.7").is_some());
+        assert!(check("/api/v1/posts", "Mozilla/5.0").is_none());
         assert!(
-            check("/api/v1/posts/my..post", None, "Mozilla/5.0").is_none(),
+            check("/api/v1/posts/my..post", "Mozilla/5.0").is_none(),
             "dots inside a name are fine"
         );
-        assert!(check("/api/v1/posts", Some("q=what..now"), "curl").is_none());
-        assert!(check("/static/x/.git/config", None, "curl").is_some());
+        assert!(check("/static/x/.git/config", "curl").is_some());
         assert!(
-            check("/api/v1/posts/x/.github-pages", None, "curl").is_none(),
+            check("/api/v1/posts/x/.github-pages", "curl").is_none(),
             "a probe's name inside a word is not a probe"
+        );
+    }
+
+    #[test]
+    fn what_a_page_made_a_browser_request_is_not_the_visitors_doing() {
+        let mut h = HeaderMap::new();
+        h.insert(USER_AGENT, "Mozilla/5.0".parse().unwrap());
+        for site in ["cross-site", "same-site", "same-origin"] {
+            h.insert("sec-fetch-site", site.parse().unwrap());
+            assert!(reason("/.env", &h).is_none(), "{site}");
+            assert!(reason("/media/%2e%2e/x", &h).is_none(), "{site}");
+        }
+        h.insert("sec-fetch-site", "none".parse().unwrap());
+        assert!(reason("/.env", &h).is_some(), "typed in the address bar");
+        h.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        h.insert(USER_AGENT, "sqlmap/1.7".parse().unwrap());
+        assert!(
+            reason("/api/v1/posts", &h).is_some(),
+            "a page cannot set the agent"
         );
     }
 }

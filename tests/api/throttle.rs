@@ -303,3 +303,77 @@ async fn repeated_failures_ban_the_address_until_expiry_or_lifting() {
         .snapshot(server.state.clock.monotonic_ns());
     assert!(keys.iter().any(|k| k.key == "ip:127.0.0.1"), "{keys:?}");
 }
+
+/// Nobody can get a reader banned through the reader's own browser: what a page makes the
+/// browser request (an `<img>` pointing at a probe path, on any site, or in a post) and a
+/// query that merely contains `..` are no strikes. The same probes sent by a tool still are.
+#[tokio::test]
+async fn a_page_cannot_get_its_visitors_banned() {
+    let server = TestServer::start_with(&[
+        NO_ALLOW,
+        ("BLOGD_THROTTLE_BAN_AFTER", "5"),
+        ("BLOGD_THROTTLE_ANONYMOUS", "1000/hour"),
+    ])
+    .await;
+    let browser = |path: &str, site: &str| {
+        let request = server
+            .client
+            .get(server.url(path))
+            .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64)")
+            .header("sec-fetch-site", site)
+            .header("sec-fetch-mode", "no-cors")
+            .header("sec-fetch-dest", "image");
+        async move { request.send().await.unwrap().status() }
+    };
+    for _ in 0..10 {
+        assert_eq!(browser("/.env", "cross-site").await, StatusCode::NOT_FOUND);
+        assert_eq!(
+            browser("/wp-admin/x.php", "same-origin").await,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            browser("/api/v1/posts?q=wait..what", "same-origin").await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            server
+                .get("/api/v1/posts?q=..%2F..%2Fetc", None)
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        server.get("/api/v1/posts", None).await.status,
+        StatusCode::OK,
+        "not banned"
+    );
+    let events: i64 = server
+        .state
+        .db
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM security_events WHERE kind = 'suspicious_request'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(events, 0, "nothing held against the visitor");
+
+    // A tool probing by itself is still reported, and banned.
+    for _ in 0..6 {
+        server.get("/.env", None).await;
+    }
+    assert!(server.wait_for_event("suspicious_request").await.is_some());
+    let mut banned = false;
+    for _ in 0..50 {
+        if server.get("/api/v1/posts", None).await.code() == "ip_banned" {
+            banned = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(banned, "probes sent without a page still ban");
+}
