@@ -29,7 +29,10 @@ fn tags(html: &str) -> Vec<String> {
 }
 
 fuzz_target!(|source: &str| {
-    let html = blogd::content::markdown::render(source);
+    // A body nested too deeply is refused (and costs nothing); anything else renders safe.
+    let Ok(html) = blogd::content::markdown::render(source) else {
+        return;
+    };
     for tag in tags(&html) {
         for banned in ["<script", "<iframe", "<object", "<embed", "<style", "<svg", "<math"] {
             assert!(!tag.starts_with(banned), "{banned} in {tag}");

@@ -217,14 +217,13 @@ fn parse_time(v: &mut Validator, value: Option<&str>) -> Option<i64> {
     parsed
 }
 
-/// Renders Markdown off the async workers (large bodies take milliseconds).
+/// Renders Markdown off the async workers, bounded (see `content::markdown`).
 async fn render(source: String) -> Result<(String, String), ApiError> {
-    tokio::task::spawn_blocking(move || {
-        let html = markdown::render(&source);
-        (source, html)
-    })
-    .await
-    .map_err(ApiError::internal)
+    let (source, html) = markdown::render_bounded(source)
+        .await
+        .map_err(ApiError::internal)?;
+    let html = html.map_err(|deep| ApiError::field("content", deep.to_string()))?;
+    Ok((source, html))
 }
 
 impl CreatePost {

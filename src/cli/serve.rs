@@ -9,7 +9,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let listen = config.server.listen;
         let _sentry = crate::ops::sentry::init(config.sentry.dsn.0.as_deref())?;
         let mut prepared = crate::server::prepare(config).await?;
@@ -32,5 +32,9 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         println!("blogd listening on {base} (API docs: {base}/api/docs/)");
         crate::ops::systemd::notify("READY=1");
         running.finished().await
-    })
+    });
+    // Requests have drained and the database is folded: blocking work still running (a
+    // render whose client left, say) must not keep the process alive after SIGTERM.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    result
 }

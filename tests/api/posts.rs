@@ -650,3 +650,57 @@ async fn bad_bodies_get_clear_errors_and_change_nothing() {
         .await;
     assert!(cleared.body["excerpt"].is_null());
 }
+
+/// A body nested so deeply that rendering it would burn a core (40,000 nested quotes took
+/// seconds, growing with the square of the depth) is refused at once with a clear error,
+/// creating or updating; nothing is stored.
+#[tokio::test]
+async fn bodies_nested_too_deeply_are_refused_quickly() {
+    let server = TestServer::start().await;
+    let author = server.token(Role::Author).await;
+    let started = std::time::Instant::now();
+    for hostile in [
+        ">".repeat(40_000) + "x",
+        "- ".repeat(20_000) + "x",
+        "<div>".repeat(39_000),
+    ] {
+        let reply = server
+            .post(
+                "/api/v1/posts",
+                Some(&author),
+                json!({"title": "Deep", "content": hostile}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+        assert!(
+            reply.body["details"]["content"][0]
+                .as_str()
+                .unwrap()
+                .contains("levels deep")
+        );
+    }
+    let fine = server
+        .create_post(
+            &author,
+            json!({"title": "Fine", "content": "> quoted\n\n- a\n  - b"}),
+        )
+        .await;
+    let patched = server
+        .patch(
+            &format!("/api/v1/posts/{}", fine["slug"].as_str().unwrap()),
+            Some(&author),
+            json!({"content": ">".repeat(40_000)}),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::BAD_REQUEST);
+    // A deadline against a hang, not a speed figure: the refusal costs milliseconds.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_eq!(
+        slugs(
+            &server
+                .get("/api/v1/posts?status=draft", Some(&author))
+                .await
+        ),
+        ["fine"]
+    );
+}
