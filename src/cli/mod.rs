@@ -6,6 +6,7 @@ mod alerts;
 mod audit;
 mod backup;
 mod config;
+mod healthcheck;
 mod local;
 mod replication;
 mod rotate;
@@ -42,6 +43,17 @@ pub enum Command {
         /// A running server's URL to check live, e.g. https://blog.example.com
         #[arg(long)]
         url: Option<String>,
+    },
+    /// Is the running server healthy? One line, and the exit code: 0 healthy, 1 degraded,
+    /// 2 unhealthy, 3 unreachable. Without --url the local server is found from the
+    /// configuration (admin socket, else its listener).
+    Healthcheck {
+        /// A server's base URL, e.g. https://blog.example.com
+        #[arg(long)]
+        url: Option<String>,
+        /// Exit 0 when degraded too (e.g. for Docker, where degraded is still serving).
+        #[arg(long)]
+        allow_degraded: bool,
     },
     /// The operator console (a terminal UI) of the running server, over its admin socket.
     Console {
@@ -125,6 +137,23 @@ pub fn main() -> ExitCode {
     // Before anything is created: what blogd writes is never world-readable.
     crate::ops::files::tighten_umask();
     let cli = Cli::parse();
+    if let Command::Healthcheck {
+        url,
+        allow_degraded,
+    } = &cli.command
+    {
+        return match load_config(&cli, None) {
+            Ok(config) => healthcheck::run(&config, url.as_deref(), *allow_degraded)
+                .unwrap_or_else(|err| {
+                    println!("unreachable: {err:#}");
+                    ExitCode::from(healthcheck::UNREACHABLE)
+                }),
+            Err(err) => {
+                println!("unreachable: {err}");
+                ExitCode::from(healthcheck::UNREACHABLE)
+            }
+        };
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -169,6 +198,7 @@ fn load_config(cli: &Cli, listen: Option<String>) -> Result<Config, ConfigError>
 fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve { listen } => serve::run(load_config(&cli, listen.clone())?),
+        Command::Healthcheck { .. } => unreachable_command(),
         Command::Audit { url } => audit::run(&load_config(&cli, None)?, url.as_deref()),
         Command::Console { socket } => {
             let config = load_config(&cli, None)?;
@@ -202,6 +232,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Webhooks(command) => webhooks::run(&load_config(&cli, None)?, command),
         Command::Rotate(command) => rotate::run(&load_config(&cli, None)?, command),
     }
+}
+
+/// Commands answered before [`run`] (they choose their own exit code).
+fn unreachable_command() -> anyhow::Result<()> {
+    anyhow::bail!("this command is run by main")
 }
 
 /// A runtime for the commands that talk to the admin socket.

@@ -166,3 +166,62 @@ async fn an_older_install_with_open_modes_is_fixed_at_start() {
     }
     assert!(log.contains("took the permissions for others off"), "{log}");
 }
+
+/// `blogd healthcheck` says in one line and its exit code whether the server is healthy
+/// (0), degraded (1), unhealthy (2) or not there at all (3): found from the configuration
+/// (its admin socket), or at a URL.
+#[tokio::test]
+async fn blogd_healthcheck_tells_healthy_degraded_unhealthy_and_absent_apart() {
+    use blogd::ops::health::FixedDisk;
+    let server = crate::common::TestServer::start().await;
+    let dir = server.dir.path().to_path_buf();
+    let check = |args: &'static [&'static str]| {
+        let dir = dir.clone();
+        async move {
+            let out = blogd_run(&dir, args).await;
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            )
+        }
+    };
+    let (code, line) = check(&["healthcheck"]).await;
+    assert_eq!(code, Some(0), "{line}");
+    assert!(line.starts_with("healthy"), "{line}");
+    let url = server.base.clone();
+    let by_url = blogd_run(&dir, &["healthcheck", "--url", &url]).await;
+    assert_eq!(
+        by_url.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&by_url.stdout)
+    );
+
+    server
+        .state
+        .set_disk_probe(std::sync::Arc::new(FixedDisk(0.05)));
+    let (code, line) = check(&["healthcheck"]).await;
+    assert_eq!(code, Some(1), "{line}");
+    assert!(
+        line.starts_with("degraded:") && line.contains("disk"),
+        "{line}"
+    );
+    assert_eq!(check(&["healthcheck", "--allow-degraded"]).await.0, Some(0));
+
+    server
+        .state
+        .set_disk_probe(std::sync::Arc::new(FixedDisk(0.01)));
+    let (code, line) = check(&["healthcheck"]).await;
+    assert_eq!(code, Some(2), "{line}");
+    assert!(
+        line.starts_with("unhealthy:") && line.contains("disk"),
+        "{line}"
+    );
+
+    let dir = server.stop().await;
+    let gone = blogd_run(dir.path(), &["healthcheck"]).await;
+    let line = String::from_utf8_lossy(&gone.stdout);
+    assert_eq!(gone.status.code(), Some(3), "{line}");
+    assert!(line.starts_with("unreachable:"), "{line}");
+    assert_eq!(line.trim().lines().count(), 1, "one line: {line}");
+}
