@@ -33,6 +33,9 @@ pub enum Error {
     Refused(String),
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// The disk is full: writes are refused until space comes back (reads go on).
+    #[error("the disk is full: nothing was written; try again when space is freed")]
+    StorageFull,
     /// This server is a read-only replica: the write belongs to the primary (its URL).
     #[error("this is a read-only replica: write on the primary, {0}")]
     ReadOnlyReplica(String),
@@ -77,6 +80,7 @@ impl From<StoreError> for Error {
             StoreError::PreconditionFailed => Error::PreconditionFailed,
             StoreError::Forbidden => Error::Forbidden,
             StoreError::Unavailable(why) => Error::Unavailable(why),
+            StoreError::StorageFull => Error::StorageFull,
             StoreError::ReadOnlyReplica(primary) => Error::ReadOnlyReplica(primary),
             StoreError::Other(cause) => Error::Internal(cause),
         }

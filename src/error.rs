@@ -98,6 +98,9 @@ pub enum ApiError {
     InvalidSignature,
     #[error("The service is temporarily unavailable")]
     Unavailable,
+    /// The disk is full: the write was not made; reads go on.
+    #[error("The server's disk is full: nothing was written; try again later")]
+    StorageFull,
     /// A write sent to a read-only replica: it belongs to the primary (its URL).
     #[error("This server is a read-only replica: send writes to the primary")]
     ReadOnlyReplica(String),
@@ -136,7 +139,7 @@ impl ApiError {
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AccountLocked => StatusCode::LOCKED,
             Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Unavailable | StorageFull => StatusCode::SERVICE_UNAVAILABLE,
             RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -167,6 +170,7 @@ impl ApiError {
             IpBanned => "ip_banned",
             InvalidSignature => "invalid_signature",
             Unavailable => "unavailable",
+            StorageFull => "storage_full",
             ReadOnlyReplica(_) => "read_only_replica",
             RequestTimeout => "request_timeout",
             Internal(_) => "internal_error",
@@ -192,6 +196,9 @@ impl ApiError {
         }
     }
 }
+
+/// `Retry-After` of a `storage_full` answer.
+pub const STORAGE_FULL_RETRY_SECS: u64 = 30;
 
 /// What the request-id layer needs to render an error body; travels in response extensions.
 #[derive(Debug, Clone)]
@@ -220,6 +227,8 @@ impl From<&ApiError> for ErrorPayload {
             },
             retry_after: match err {
                 ApiError::Throttled { retry_after } => Some(*retry_after),
+                // Space comes back when the operator frees some: a short, steady retry.
+                ApiError::StorageFull => Some(STORAGE_FULL_RETRY_SECS),
                 _ => None,
             },
             hidden: matches!(err, ApiError::Hidden),
@@ -263,6 +272,7 @@ impl From<crate::domain::Error> for ApiError {
             Error::PreconditionFailed => ApiError::PreconditionFailed,
             Error::Forbidden => ApiError::Forbidden,
             Error::ReadOnlyReplica(primary) => ApiError::ReadOnlyReplica(primary),
+            Error::StorageFull => ApiError::StorageFull,
             Error::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
                 ApiError::Unavailable

@@ -40,7 +40,7 @@ impl From<Error> for AdminError {
                 StatusCode::CONFLICT
             }
             Error::Forbidden | Error::ReadOnlyReplica(_) => StatusCode::FORBIDDEN,
-            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Unavailable(_) | Error::StorageFull => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if let Error::Internal(cause) = &err {

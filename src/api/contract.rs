@@ -88,6 +88,17 @@ fn error_response(description: &str, extra_headers: &[&str]) -> Value {
     })
 }
 
+/// Declares the header component `component` under the response header name `name` (two
+/// components can describe one header: required on 429, optional on 503).
+fn with_header_named(mut response: Value, component: &str, name: &str) -> Value {
+    if let Some(headers) = response["headers"].as_object_mut()
+        && let Some(reference) = headers.remove(component)
+    {
+        headers.insert(name.into(), reference);
+    }
+    response
+}
+
 fn add_shared_components(doc: &mut Value) {
     let components = &mut doc["components"];
     components["headers"] = json!({
@@ -115,6 +126,12 @@ fn add_shared_components(doc: &mut Value) {
         "Retry-After": {
             "description": "Seconds to wait before trying again (also `retry_after` in the body).",
             "required": true,
+            "schema": {"type": "integer", "minimum": 0}
+        },
+        "Retry-After-When-Full": {
+            "description": "With `storage_full` only: seconds to wait before trying again (also \
+                            `retry_after` in the body).",
+            "required": false,
             "schema": {"type": "integer", "minimum": 0}
         },
         "ETag": {
@@ -161,8 +178,10 @@ fn add_shared_components(doc: &mut Value) {
         "InternalError": error_response(
             "An unexpected failure: `internal_error` (the cause is in the server's log under \
              the request id, never in the answer).", &[]),
-        "Unavailable": error_response(
-            "The database is not answering for now: `unavailable`.", &[])
+        "Unavailable": with_header_named(error_response(
+            "The database is not answering for now: `unavailable`; or the server's disk is \
+             full: `storage_full` (nothing was written; reads go on; retry after \
+             `Retry-After` seconds).", &["Retry-After-When-Full"]), "Retry-After-When-Full", "Retry-After")
     });
 }
 

@@ -98,7 +98,14 @@ pub async fn upload(
     tokio::task::spawn_blocking(move || media::store(&dir, &file_name, &bytes))
         .await
         .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ENOSPC) {
+                crate::db::disk_full::seen();
+                ApiError::StorageFull
+            } else {
+                ApiError::internal(e)
+            }
+        })?;
     let now = state.clock.now();
     let row = MediaRow {
         sha256: sha,

@@ -59,6 +59,10 @@ pub enum StoreError {
     Forbidden,
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The disk holding the database is full: an expected condition that passes when space
+    /// comes back, not a fault.
+    #[error("the disk holding the database is full")]
+    StorageFull,
     /// This database is a read-only replica: writes belong to the primary (its URL).
     #[error("this is a read-only replica: write on the primary, {0}")]
     ReadOnlyReplica(String),
@@ -87,8 +91,41 @@ impl From<rusqlite::Error> for StoreError {
             {
                 StoreError::Unavailable(err.to_string())
             }
+            rusqlite::Error::SqliteFailure(e, _) if e.code == ErrorCode::DiskFull => {
+                disk_full::seen();
+                StoreError::StorageFull
+            }
             _ => StoreError::Other(err.into()),
         }
+    }
+}
+
+/// A full disk is logged once per episode (when it is first met, and when writes work again),
+/// not once per refused request.
+pub mod disk_full {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static FULL: AtomicBool = AtomicBool::new(false);
+
+    /// A write found the disk full.
+    pub fn seen() {
+        if !FULL.swap(true, Ordering::AcqRel) {
+            tracing::error!(
+                "the disk holding the database is full: writes answer 503 storage_full until space returns (reads go on)"
+            );
+        }
+    }
+
+    /// A write succeeded.
+    pub fn space_back() {
+        if FULL.load(Ordering::Acquire) && FULL.swap(false, Ordering::AcqRel) {
+            tracing::warn!("the disk has space again: writes work");
+        }
+    }
+
+    /// Whether the last write met a full disk.
+    pub fn is_full() -> bool {
+        FULL.load(Ordering::Acquire)
     }
 }
 
@@ -364,6 +401,7 @@ impl Db {
                 .map_err(StoreError::from)?;
             let value = f(&tx)?;
             tx.commit().map_err(StoreError::from)?;
+            disk_full::space_back();
             // After the commit: an answer cached from now on sees this write.
             if let Err(err) = generation.observe(&conn) {
                 tracing::warn!(error = %err, "cannot read the content version");

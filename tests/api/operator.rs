@@ -225,3 +225,157 @@ async fn blogd_healthcheck_tells_healthy_degraded_unhealthy_and_absent_apart() {
     assert!(line.starts_with("unreachable:"), "{line}");
     assert_eq!(line.trim().lines().count(), 1, "one line: {line}");
 }
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct Mount(std::path::PathBuf);
+
+impl Mount {
+    /// None (with a notice) where mounting is not allowed, unless CI requires it.
+    fn tmpfs(at: &Path, size: &str) -> Option<Mount> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            assert!(
+                std::env::var_os("CI_REQUIRE_MOUNT").is_none(),
+                "CI_REQUIRE_MOUNT is set but a tmpfs cannot be mounted here"
+            );
+            eprintln!("skipped: mounting a tmpfs needs root");
+            return None;
+        }
+        Some(Mount(at.to_path_buf()))
+    }
+
+    fn resize(&self, size: &str) {
+        let ok = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "remount");
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// A full disk is an expected condition: writes answer 503 `storage_full` with
+/// `Retry-After` (never a 500), reads go on, nothing acknowledged is lost, it is logged once
+/// per episode, and writes work again by themselves when space comes back.
+#[tokio::test]
+async fn a_full_disk_refuses_writes_plainly_and_recovers_by_itself() {
+    let root = tempfile::tempdir().unwrap();
+    let Some(disk) = Mount::tmpfs(&root.path().join("disk"), "3m") else {
+        return;
+    };
+    let data = disk.0.join("data");
+    let logs = root.path().join("logs");
+    let logs_env = logs.display().to_string();
+    let mut server = tokio::task::spawn_blocking({
+        let data = data.clone();
+        move || {
+            SpawnedServer::start(
+                &data,
+                &[
+                    ("BLOGD_LOG_DIR", logs_env.as_str()),
+                    ("BLOGD_BACKUP_EVERY", "off"),
+                ],
+                None,
+            )
+        }
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let login: serde_json::Value = client
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({"username": "admin", "password": server.admin_password()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_string();
+    let create = |n: usize| {
+        let request = client
+            .post(format!("{}/api/v1/posts", server.base))
+            .bearer_auth(&token)
+            .json(&json!({"title": format!("Post {n}"), "content": "x".repeat(20_000), "status": "published"}));
+        async move { crate::common::reply(request.send().await.unwrap()).await }
+    };
+    let mut acknowledged = Vec::new();
+    let mut refusals = 0;
+    for n in 0..2_000 {
+        let reply = create(n).await;
+        match reply.status.as_u16() {
+            201 => acknowledged.push(reply.body["slug"].as_str().unwrap().to_string()),
+            503 => {
+                assert_eq!(reply.code(), "storage_full", "{}", reply.body);
+                assert!(
+                    reply
+                        .header("retry-after")
+                        .is_some_and(|v| v.parse::<u64>().is_ok())
+                );
+                refusals += 1;
+                if refusals == 5 {
+                    break;
+                }
+            }
+            other => panic!("write {n} answered {other}: {}", reply.body),
+        }
+    }
+    assert_eq!(refusals, 5, "the disk filled up");
+    assert!(!acknowledged.is_empty());
+    let listed = client
+        .get(format!("{}/api/v1/posts?per_page=1", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK, "reads go on");
+
+    disk.resize("64m");
+    let after = create(9_999).await;
+    assert_eq!(
+        after.status,
+        StatusCode::CREATED,
+        "writes work again: {}",
+        after.body
+    );
+    acknowledged.push(after.body["slug"].as_str().unwrap().to_string());
+    for slug in &acknowledged {
+        let read = client
+            .get(format!("{}/api/v1/posts/{slug}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            read.status(),
+            StatusCode::OK,
+            "{slug} was acknowledged and is kept"
+        );
+    }
+    assert!(server.stop(), "a clean stop");
+    let log = std::fs::read_to_string(logs.join("app.log")).unwrap_or_default();
+    assert_eq!(
+        log.matches("the disk holding the database is full").count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(log.matches("the disk has space again").count(), 1, "{log}");
+    assert!(
+        !log.contains("\"ERROR\"") || log.matches("\"ERROR\"").count() == 1,
+        "{log}"
+    );
+    assert!(!log.contains("internal error"), "{log}");
+}
