@@ -412,17 +412,10 @@ pub async fn daily_summary(state: &AppState) -> String {
     let counts = state
         .db
         .read(move |c| {
-            let posts: i64 = c.query_row(
-                "SELECT COUNT(*) FROM posts WHERE created_at > ?1",
-                [since],
-                |r| r.get(0),
-            )?;
-            let pending: i64 = c.query_row(
-                "SELECT COUNT(*) FROM comments WHERE status = 'pending'",
-                [],
-                |r| r.get(0),
-            )?;
-            Ok((posts, pending))
+            Ok((
+                crate::db::posts::created_since(c, since)?,
+                crate::db::comments::pending_count(c)?,
+            ))
         })
         .await;
     let (posts, pending) = counts.unwrap_or((-1, -1));

@@ -133,3 +133,12 @@ pub fn delete(conn: &Connection, id: i64) -> Result<(), StoreError> {
         _ => Ok(()),
     }
 }
+
+/// Comments waiting for moderation.
+pub fn pending_count(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM comments WHERE status = 'pending'",
+        [],
+        |r| r.get(0),
+    )?)
+}

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod comments;
+pub mod files;
 pub mod generation;
 pub mod media;
 pub mod migrate;

@@ -78,3 +78,23 @@ pub fn summary(conn: &Connection, days: u32, now: i64) -> Result<Summary, StoreE
             .collect(),
     })
 }
+
+/// One accepted page view, as stored.
+#[derive(Debug, Clone)]
+pub struct PageView {
+    pub time: i64,
+    pub path: String,
+    pub slug: Option<String>,
+    pub referrer: Option<String>,
+}
+
+/// Stores a batch of page views (in the caller's transaction).
+pub fn insert_batch(conn: &Connection, views: &[PageView]) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO pageviews (time, path, slug, referrer) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for v in views {
+        stmt.execute(params![v.time, v.path, v.slug, v.referrer])?;
+    }
+    Ok(())
+}

@@ -695,3 +695,12 @@ pub fn mark_announced(conn: &Connection, id: i64, published_at: i64) -> Result<(
         .execute(params![id, published_at])?;
     Ok(())
 }
+
+/// Posts created after `since` (for the daily summary).
+pub fn created_since(conn: &Connection, since: i64) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM posts WHERE created_at > ?1",
+        [since],
+        |r| r.get(0),
+    )?)
+}

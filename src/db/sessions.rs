@@ -275,3 +275,13 @@ pub fn of_refresh_token(
         )
         .optional()?)
 }
+
+/// Live sessions not used since `since` (for the deployment self-check).
+pub fn unused_since(conn: &Connection, now: i64, since: i64) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > ?1
+            AND COALESCE(last_used_at, created_at) < ?2",
+        params![now, since],
+        |r| r.get(0),
+    )?)
+}

@@ -8,18 +8,12 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::db::{Db, StoreError};
+use crate::db::Db;
 
 /// Rows per transaction at most.
 const BATCH: usize = 5000;
 
-#[derive(Debug, Clone)]
-pub struct PageView {
-    pub time: i64,
-    pub path: String,
-    pub slug: Option<String>,
-    pub referrer: Option<String>,
-}
+pub use crate::db::pageviews::PageView;
 
 pub struct Analytics {
     queue: mpsc::Sender<PageView>,
@@ -96,7 +90,10 @@ async fn write(
         let mut delay = std::time::Duration::from_millis(50);
         loop {
             let rows = batch.clone();
-            match db.write(move |tx| insert(tx, &rows)).await {
+            match db
+                .write(move |tx| crate::db::pageviews::insert_batch(tx, &rows))
+                .await
+            {
                 Ok(()) => break,
                 Err(err) => {
                     tracing::error!(error = %err, views = count, "could not store page views; retrying");
@@ -107,14 +104,4 @@ async fn write(
         }
         written.fetch_add(count, Ordering::Relaxed);
     }
-}
-
-fn insert(conn: &rusqlite::Connection, views: &[PageView]) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO pageviews (time, path, slug, referrer) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for v in views {
-        stmt.execute(rusqlite::params![v.time, v.path, v.slug, v.referrer])?;
-    }
-    Ok(())
 }

@@ -2,7 +2,7 @@
 //! socket, the console).
 //!
 //! A backup is `blogd-<UTC time>.db`, a copy made with SQLite's online backup API (the server
-//! keeps serving reads and writes meanwhile), checked with `PRAGMA integrity_check` and hashed
+//! keeps serving reads and writes meanwhile), checked with SQLite's integrity check and hashed
 //! (SHA-256) before it counts; its manifest `blogd-<time>.json` records the hash, and the
 //! media files sit beside it in `blogd-<time>.media/` (hard links: media are immutable and
 //! named by their hash, so this costs no space). Files are private (0600, directory 0700).
@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::config::Config;
+use crate::db::files::integrity_check as integrity;
 use crate::db::{copy_all, migrate};
 
 /// What is known about a backup (its manifest).
@@ -122,18 +123,6 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
         hasher.update(&buf[..n]);
     }
     Ok(hex::encode(hasher.finalize()))
-}
-
-fn integrity(path: &Path) -> Result<i64, String> {
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| e.to_string())?;
-    let verdict: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .map_err(|e| e.to_string())?;
-    if verdict != "ok" {
-        return Err(verdict);
-    }
-    migrate::schema_version(&conn).map_err(|e| e.to_string())
 }
 
 impl Backups {
@@ -258,10 +247,7 @@ impl Backups {
             .recursive(true)
             .mode(0o700)
             .create(&self.dir)?;
-        {
-            let conn = Connection::open(source)?;
-            conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
-        }
+        crate::db::files::make_self_contained(source)?;
         let schema_version = integrity(source)
             .map_err(|why| anyhow::anyhow!("the copy fails its integrity check: {why}"))?;
         if schema_version > migrate::latest_version() {

@@ -246,7 +246,7 @@ fn database_checks(db: &Db, config: &Config, now: i64, list: &mut Checklist) {
         );
     }
     let stale: i64 = db
-        .read_blocking(|c| Ok(c.query_row("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > ?1 AND COALESCE(last_used_at, created_at) < ?1 - 30 * 86400", [now], |r| r.get(0))?))
+        .read_blocking(|c| crate::db::sessions::unused_since(c, now, now - 30 * 86_400))
         .unwrap_or(0);
     if stale > 0 {
         list.add(
