@@ -277,6 +277,16 @@ impl AppState {
         }
     }
 
+    /// The content rules, with this server's handles.
+    pub fn content(&self) -> crate::content::Content<'_> {
+        crate::content::Content {
+            db: &self.db,
+            clock: &self.clock,
+            revalidation: crate::content::revalidation::Revalidation::new(&self.config),
+            outbox: &self.webhooks_wake,
+        }
+    }
+
     /// Manual bans, on this server's throttle.
     pub fn bans(&self) -> crate::ops::bans::Banning<'_> {
         crate::ops::bans::Banning {
