@@ -33,6 +33,9 @@ pub enum Error {
     Refused(String),
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// Content of a kind that is not accepted (an upload that is no image).
+    #[error("{0}")]
+    Unsupported(String),
     /// The disk is full: writes are refused until space comes back (reads go on).
     #[error("the disk is full: nothing was written; try again when space is freed")]
     StorageFull,

@@ -273,6 +273,7 @@ impl From<crate::domain::Error> for ApiError {
             Error::Forbidden => ApiError::Forbidden,
             Error::ReadOnlyReplica(primary) => ApiError::ReadOnlyReplica(primary),
             Error::StorageFull => ApiError::StorageFull,
+            Error::Unsupported(why) => ApiError::UnsupportedMediaType(why),
             Error::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
                 ApiError::Unavailable

@@ -35,7 +35,9 @@ impl From<Error> for AdminError {
     fn from(err: Error) -> AdminError {
         let status = match &err {
             Error::NotFound(_) | Error::Hidden => StatusCode::NOT_FOUND,
-            Error::Invalid(_) | Error::Refused(_) | Error::InvalidCode => StatusCode::BAD_REQUEST,
+            Error::Invalid(_) | Error::Refused(_) | Error::InvalidCode | Error::Unsupported(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Error::Conflict(_) | Error::LastAdmin | Error::PreconditionFailed => {
                 StatusCode::CONFLICT
             }

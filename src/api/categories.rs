@@ -4,8 +4,6 @@ use axum::extract::{Path, State};
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use super::posts::urlencode;
 use super::{
@@ -13,43 +11,13 @@ use super::{
 };
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
-use crate::content::slug::slugify;
+use crate::content::taxonomy::{CreateCategory, UpdateCategory};
 use crate::db::taxonomy::{self, Category};
 use crate::error::ApiError;
 use crate::http::conditional::json_with_etag;
 use crate::http::context::Meta;
-use crate::http::json::{Json, non_null, nullable};
+use crate::http::json::Json;
 use crate::http::pagination::{ListParams, PageQuery, Paginated};
-use crate::validate::Validator;
-
-const MAX_NAME: usize = 100;
-const MAX_DESCRIPTION: usize = 2000;
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateCategory {
-    #[schema(min_length = 1, max_length = 100)]
-    pub name: String,
-    /// Generated from the name when absent.
-    #[schema(max_length = 100)]
-    pub slug: Option<String>,
-    #[schema(max_length = 2000)]
-    pub description: Option<String>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateCategory {
-    #[serde(default, deserialize_with = "non_null")]
-    #[schema(value_type = String, min_length = 1, max_length = 100)]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "non_null")]
-    #[schema(value_type = String, max_length = 100)]
-    pub slug: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, max_length = 2000)]
-    pub description: Option<Option<String>>,
-}
 
 /// List categories, by name.
 #[utoipa::path(get, path = "/api/v1/categories", operation_id = "listCategories", tag = "categories",
@@ -99,28 +67,7 @@ pub async fn create(
     Json(body): Json<CreateCategory>,
 ) -> Result<Response, ApiError> {
     let actor = meta.actor(caller.require(Role::Editor)?.id);
-    let mut v = Validator::new();
-    v.text("name", &body.name, MAX_NAME);
-    v.optional_text("description", body.description.as_deref(), MAX_DESCRIPTION);
-    let slug = body.slug.clone().unwrap_or_else(|| slugify(&body.name));
-    if body.slug.is_some() || !body.name.trim().is_empty() {
-        v.slug("slug", &slug);
-    }
-    v.finish()?;
-    let now = state.clock.now();
-    let category = state
-        .db
-        .write(move |tx| {
-            taxonomy::insert_category(tx, &slug, &body.name, body.description.as_deref(), now)?;
-            actor.record(
-                tx,
-                "category.create",
-                Some(&format!("category:{slug}")),
-                now,
-            )?;
-            taxonomy::get_category(tx, &slug, now)
-        })
-        .await?;
+    let category = state.content().create_category(&actor, body).await?;
     let location = format!("/api/v1/categories/{}", urlencode(&category.slug));
     Ok((
         StatusCode::CREATED,
@@ -147,41 +94,7 @@ pub async fn update(
     Json(body): Json<UpdateCategory>,
 ) -> Result<axum::Json<Category>, ApiError> {
     let actor = meta.actor(caller.require(Role::Editor)?.id);
-    let mut v = Validator::new();
-    if let Some(name) = &body.name {
-        v.text("name", name, MAX_NAME);
-    }
-    if let Some(new_slug) = &body.slug {
-        v.slug("slug", new_slug);
-    }
-    v.optional_text(
-        "description",
-        body.description.clone().flatten().as_deref(),
-        MAX_DESCRIPTION,
-    );
-    v.finish()?;
-    let now = state.clock.now();
-    let category = state
-        .db
-        .write(move |tx| {
-            let description = body.description.as_ref().map(|d| d.as_deref());
-            let slug = taxonomy::update_category(
-                tx,
-                &slug,
-                body.slug.as_deref(),
-                body.name.as_deref(),
-                description,
-                now,
-            )?;
-            actor.record(
-                tx,
-                "category.update",
-                Some(&format!("category:{slug}")),
-                now,
-            )?;
-            taxonomy::get_category(tx, &slug, now)
-        })
-        .await?;
+    let category = state.content().update_category(&actor, &slug, body).await?;
     Ok(axum::Json(category))
 }
 
@@ -197,19 +110,6 @@ pub async fn delete(
     Path(slug): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let actor = meta.actor(caller.require(Role::Editor)?.id);
-    let state_now = state.clock.now();
-    state
-        .db
-        .write(move |tx| {
-            taxonomy::delete_category(tx, &slug)?;
-            let now = state_now;
-            actor.record(
-                tx,
-                "category.delete",
-                Some(&format!("category:{slug}")),
-                now,
-            )
-        })
-        .await?;
+    state.content().delete_category(&actor, &slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }

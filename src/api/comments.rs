@@ -5,44 +5,19 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use super::{BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType};
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::content::access::can_view;
-use crate::db::comments::{self, Comment, CommentStatus, NewComment};
-use crate::db::{StoreError, posts, users};
+use crate::content::comments::{CreateComment, ModerateComment};
+use crate::db::comments::{self, Comment, CommentStatus};
+use crate::db::{StoreError, posts};
 use crate::error::ApiError;
 use crate::http::context::Meta;
 use crate::http::json::Json;
 use crate::http::pagination::{ListParams, PageQuery, Paginated};
 use crate::throttle::Class;
-use crate::validate::Validator;
-
-const MAX_BODY: usize = 5000;
-const MAX_NAME: usize = 100;
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateComment {
-    /// Required when not signed in; defaults to the user's display name.
-    #[schema(min_length = 1, max_length = 100)]
-    pub author_name: Option<String>,
-    /// Required when not signed in; never shown publicly.
-    #[schema(max_length = 254)]
-    pub author_email: Option<String>,
-    /// Plain text.
-    #[schema(min_length = 1, max_length = 5000)]
-    pub body: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ModerateComment {
-    pub status: CommentStatus,
-}
 
 /// A comment id from the path; anything but a number names no comment.
 fn comment_id(text: &str) -> Result<i64, ApiError> {
@@ -105,68 +80,12 @@ pub async fn create(
     Json(body): Json<CreateComment>,
 ) -> Result<Response, ApiError> {
     state.enforce(Class::Comment, &meta, caller.user_id())?;
-    let mut v = Validator::new();
-    v.text("body", &body.body, MAX_BODY);
-    match &caller {
-        Caller::Anonymous => {
-            match &body.author_name {
-                Some(name) => v.text("author_name", name, MAX_NAME),
-                None => v.add("author_name", "This field is required"),
-            }
-            match &body.author_email {
-                Some(email) => v.email("author_email", email),
-                None => v.add("author_email", "This field is required"),
-            }
-        }
-        Caller::User(_) => {
-            if let Some(name) = &body.author_name {
-                v.text("author_name", name, MAX_NAME);
-            }
-            if let Some(email) = &body.author_email {
-                v.email("author_email", email);
-            }
-        }
-    }
-    v.finish()?;
-    let now = state.clock.now();
-    let writer = caller.clone();
     let actor = caller
         .user_id()
         .map_or_else(|| meta.anonymous(), |id| meta.actor(id));
     let comment = state
-        .db
-        .write(move |tx| {
-            let post = posts::get(tx, &slug, now)?;
-            if !can_view(&writer, post.author_id, post.status) {
-                return Err(StoreError::Hidden);
-            }
-            let user = match writer.user_id() {
-                Some(id) => Some(users::by_id(tx, id)?),
-                None => None,
-            };
-            let name = body
-                .author_name
-                .clone()
-                .or_else(|| user.as_ref().map(|u| u.display_name.clone()))
-                .unwrap_or_default();
-            let email = body
-                .author_email
-                .clone()
-                .or_else(|| user.as_ref().map(|u| u.email.clone()));
-            let id = comments::insert(
-                tx,
-                &NewComment {
-                    post_id: post.id,
-                    user_id: user.as_ref().map(|u| u.id),
-                    author_name: &name,
-                    author_email: email.as_deref(),
-                    body: &body.body,
-                },
-                now,
-            )?;
-            actor.record(tx, "comment.create", Some(&format!("comment:{id}")), now)?;
-            comments::get(tx, id)
-        })
+        .content()
+        .create_comment(&actor, &caller, &slug, body)
         .await?;
     let location = format!("/api/v1/comments/{}", comment.id);
     Ok((
@@ -224,14 +143,9 @@ pub async fn moderate(
 ) -> Result<axum::Json<Comment>, ApiError> {
     let actor = meta.actor(caller.require(Role::Editor)?.id);
     let id = comment_id(&id)?;
-    let now = state.clock.now();
     let comment = state
-        .db
-        .write(move |tx| {
-            comments::set_status(tx, id, body.status, now)?;
-            actor.record(tx, "comment.update", Some(&format!("comment:{id}")), now)?;
-            comments::get(tx, id)
-        })
+        .content()
+        .moderate_comment(&actor, id, body.status)
         .await?;
     Ok(axum::Json(comment))
 }
@@ -249,13 +163,6 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let actor = meta.actor(caller.require(Role::Editor)?.id);
     let id = comment_id(&id)?;
-    let now = state.clock.now();
-    state
-        .db
-        .write(move |tx| {
-            comments::delete(tx, id)?;
-            actor.record(tx, "comment.delete", Some(&format!("comment:{id}")), now)
-        })
-        .await?;
+    state.content().delete_comment(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,8 +13,7 @@ use utoipa::ToSchema;
 use super::{BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType};
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
-use crate::content::media::{self, Refusal};
-use crate::db::media::{self as media_db, MediaRow};
+use crate::content::media::{self};
 use crate::error::ApiError;
 use crate::http::context::Meta;
 
@@ -82,49 +81,10 @@ pub async fn upload(
         file = Some(bytes);
     }
     let bytes = file.ok_or_else(|| ApiError::field("file", "This field is required"))?;
-    let kind = media::sniff(&bytes).map_err(|refusal| {
-        ApiError::UnsupportedMediaType(match refusal {
-            Refusal::NotAnImage => {
-                "Only JPEG, PNG, GIF and WebP images are accepted (judged by their content)".into()
-            }
-            Refusal::ContainsMarkup => "This image also contains markup; it is refused".into(),
-        })
-    })?;
-    let sha = media::sha256_hex(&bytes);
-    let name = format!("{sha}.{}", kind.extension());
     let dir = media::media_dir(&state.config.storage.data_dir);
-    let size = bytes.len() as i64;
-    let file_name = name.clone();
-    tokio::task::spawn_blocking(move || media::store(&dir, &file_name, &bytes))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ENOSPC) {
-                crate::db::disk_full::seen();
-                ApiError::StorageFull
-            } else {
-                ApiError::internal(e)
-            }
-        })?;
-    let now = state.clock.now();
-    let row = MediaRow {
-        sha256: sha,
-        extension: kind.extension().into(),
-        content_type: kind.content_type().into(),
-        size,
-    };
     let stored = state
-        .db
-        .write(move |tx| {
-            let stored = media_db::record(tx, &row, user, now)?;
-            meta.actor(user).record(
-                tx,
-                "media.create",
-                Some(&format!("media:{}", stored.sha256)),
-                now,
-            )?;
-            Ok(stored)
-        })
+        .content()
+        .store_image(&meta.actor(user), user, dir, bytes)
         .await?;
     let url = format!("/media/{}.{}", stored.sha256, stored.extension);
     let body = Uploaded {

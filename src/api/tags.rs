@@ -4,8 +4,6 @@ use axum::extract::{Path, State};
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use super::posts::urlencode;
 use super::{
@@ -13,24 +11,13 @@ use super::{
 };
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
-use crate::content::slug::slugify;
+use crate::content::taxonomy::CreateTag;
 use crate::db::taxonomy::{self, Tag, TagScope};
 use crate::error::ApiError;
 use crate::http::conditional::json_with_etag;
 use crate::http::context::Meta;
 use crate::http::json::Json;
 use crate::http::pagination::{ListParams, PageQuery, Paginated};
-use crate::validate::Validator;
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateTag {
-    #[schema(min_length = 1, max_length = 100)]
-    pub name: String,
-    /// Generated from the name when absent.
-    #[schema(max_length = 100)]
-    pub slug: Option<String>,
-}
 
 /// List tags, by slug: those made on purpose and those public posts carry (a tag only
 /// drafts or scheduled posts carry is not listed until one of them is public).
@@ -81,22 +68,7 @@ pub async fn create(
     Json(body): Json<CreateTag>,
 ) -> Result<Response, ApiError> {
     let actor = meta.actor(caller.require(Role::Editor)?.id);
-    let mut v = Validator::new();
-    v.text("name", &body.name, 100);
-    let slug = body.slug.clone().unwrap_or_else(|| slugify(&body.name));
-    if body.slug.is_some() || !body.name.trim().is_empty() {
-        v.slug("slug", &slug);
-    }
-    v.finish()?;
-    let now = state.clock.now();
-    let tag = state
-        .db
-        .write(move |tx| {
-            taxonomy::insert_tag(tx, &slug, &body.name, now)?;
-            actor.record(tx, "tag.create", Some(&format!("tag:{slug}")), now)?;
-            taxonomy::get_tag(tx, TagScope::All, &slug, now)
-        })
-        .await?;
+    let tag = state.content().create_tag(&actor, body).await?;
     let location = format!("/api/v1/tags/{}", urlencode(&tag.slug));
     Ok((StatusCode::CREATED, [(LOCATION, location)], axum::Json(tag)).into_response())
 }
@@ -113,13 +85,6 @@ pub async fn delete(
     Path(slug): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let actor = meta.actor(caller.require(Role::Editor)?.id);
-    let now = state.clock.now();
-    state
-        .db
-        .write(move |tx| {
-            taxonomy::delete_tag(tx, &slug)?;
-            actor.record(tx, "tag.delete", Some(&format!("tag:{slug}")), now)
-        })
-        .await?;
+    state.content().delete_tag(&actor, &slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -132,6 +132,59 @@ pub fn store(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, &path)
 }
 
+impl super::Content<'_> {
+    /// Stores an uploaded image (its kind judged by its bytes) under its content hash in
+    /// `dir`, records it for `uploader`, and audits it.
+    pub async fn store_image(
+        &self,
+        actor: &crate::security::audit::Actor,
+        uploader: i64,
+        dir: std::path::PathBuf,
+        bytes: Vec<u8>,
+    ) -> Result<crate::db::media::MediaRow, crate::domain::Error> {
+        use crate::domain::Error;
+        let kind = sniff(&bytes).map_err(|refusal| {
+            Error::Unsupported(match refusal {
+                Refusal::NotAnImage => {
+                    "Only JPEG, PNG, GIF and WebP images are accepted (judged by their content)"
+                        .into()
+                }
+                Refusal::ContainsMarkup => "This image also contains markup; it is refused".into(),
+            })
+        })?;
+        let sha = sha256_hex(&bytes);
+        let name = format!("{sha}.{}", kind.extension());
+        let size = bytes.len() as i64;
+        tokio::task::spawn_blocking(move || store(&dir, &name, &bytes))
+            .await
+            .map_err(|e| Error::Internal(e.into()))?
+            .map_err(|e| {
+                if e.raw_os_error() == Some(libc::ENOSPC) {
+                    crate::db::disk_full::seen();
+                    Error::StorageFull
+                } else {
+                    Error::Internal(e.into())
+                }
+            })?;
+        let row = crate::db::media::MediaRow {
+            sha256: sha,
+            extension: kind.extension().into(),
+            content_type: kind.content_type().into(),
+            size,
+        };
+        let (actor, now) = (actor.clone(), self.clock.now());
+        Ok(self
+            .db
+            .write(move |tx| {
+                let stored = crate::db::media::record(tx, &row, uploader, now)?;
+                let target = format!("media:{}", stored.sha256);
+                actor.record(tx, "media.create", Some(&target), now)?;
+                Ok(stored)
+            })
+            .await?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

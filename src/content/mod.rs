@@ -2,12 +2,14 @@
 //! slugs, who may see and change a post, the revalidation events and scheduled publication.
 
 pub mod access;
+pub mod comments;
 pub mod markdown;
 pub mod media;
 pub mod posts;
 pub mod revalidation;
 pub mod schedule;
 pub mod slug;
+pub mod taxonomy;
 
 use std::sync::Arc;
 
