@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
-use super::local::{Local, running_server};
-use crate::admin::client::AdminClient;
-use crate::admin::views::{BackupsView, FileRequest, Pruned, Restored};
+use super::target::Target;
 use crate::config::Config;
 use crate::ops::backup::{BackupInfo, Backups};
 
@@ -58,63 +56,17 @@ pub fn run(config: &Config, command: &BackupCommand) -> anyhow::Result<()> {
             print_backup(&info);
         }
         BackupCommand::Now => {
-            let info = super::small_runtime()?.block_on(backup_now(config))?;
+            let info = super::small_runtime()?
+                .block_on(async { Target::of(config).await?.backup_now().await })?;
             println!("{}", backups.dir().join(&info.file).display());
         }
         BackupCommand::Prune => {
-            let removed = super::small_runtime()?.block_on(async {
-                match running_server(config).await {
-                    Some(server) => Ok(server
-                        .post::<Pruned>("/v1/backups/prune", None)
-                        .await?
-                        .removed),
-                    None => {
-                        let local = Local::open(config)?;
-                        anyhow::Ok(local.operations().prune(&local.actor()).await?)
-                    }
-                }
-            })?;
+            let removed = super::small_runtime()?
+                .block_on(async { Target::of(config).await?.prune().await })?;
             println!("removed {}", removed.len());
         }
     }
     Ok(())
-}
-
-async fn backup_now(config: &Config) -> anyhow::Result<BackupInfo> {
-    if let Some(server) = running_server(config).await {
-        let patient = server.patient();
-        let job =
-            tokio::spawn(async move { patient.post::<BackupInfo>("/v1/backups", None).await });
-        while !job.is_finished() {
-            show_progress(&server).await;
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
-        eprintln!();
-        return Ok(job.await??);
-    }
-    let local = Local::open(config)?;
-    let info = local
-        .operations()
-        .backup_now(&local.actor(), |p| {
-            eprint!(
-                "\rbacking up: {:>3}%",
-                p.pages_done * 100 / p.pages_total.max(1)
-            )
-        })
-        .await?;
-    eprintln!();
-    Ok(info)
-}
-
-async fn show_progress(server: &AdminClient) {
-    if let Ok(view) = server.get::<BackupsView>("/v1/backups").await
-        && let Some(p) = view.running
-    {
-        eprint!(
-            "\rbacking up: {:>3}%",
-            p.pages_done * 100 / p.pages_total.max(1)
-        );
-    }
 }
 
 pub fn restore(
@@ -163,29 +115,14 @@ pub(super) fn apply(
     shown: &str,
 ) -> anyhow::Result<()> {
     super::small_runtime()?.block_on(async {
-        let request = FileRequest {
-            file: path.display().to_string(),
-            identity: identity.map(|i| i.display().to_string()),
-        };
-        match running_server(config).await {
-            Some(server) => {
-                let restored: Restored = server
-                    .patient()
-                    .send("POST", "/v1/backups/restore", &request)
-                    .await?;
-                println!(
-                    "restored {shown} into the running server; the data before is in {}",
-                    restored.pre_restore_backup.file
-                );
-            }
-            None => {
-                let local = Local::open(config)?;
-                let before = local
-                    .operations()
-                    .restore(&local.actor(), &request.file, identity)
-                    .await?;
-                println!("restored {shown}; the data before is in {}", before.file);
-            }
+        let target = Target::of(config).await?;
+        let before = target.restore(path, identity).await?;
+        match target.is_server() {
+            true => println!(
+                "restored {shown} into the running server; the data before is in {}",
+                before.file
+            ),
+            false => println!("restored {shown}; the data before is in {}", before.file),
         }
         anyhow::Ok(())
     })

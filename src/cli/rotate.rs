@@ -4,7 +4,7 @@
 
 use clap::Subcommand;
 
-use super::local::{Local, running_server};
+use super::target::Target;
 use crate::config::Config;
 use crate::ops::operations::{Rotatable, Rotated};
 
@@ -37,19 +37,8 @@ pub fn run(config: &Config, command: &RotateCommand) -> anyhow::Result<()> {
         RotateCommand::Revalidate => Rotatable::Revalidate,
     };
     super::small_runtime()?.block_on(async {
-        let (rotated, by_server) = match running_server(config).await {
-            Some(server) => {
-                let path = format!("/v1/rotate/{}", what.as_str());
-                (server.post::<Rotated>(&path, None).await?, true)
-            }
-            None => {
-                let local = Local::open(config)?;
-                (
-                    local.operations().rotate(&local.actor(), what).await?,
-                    false,
-                )
-            }
-        };
+        let target = Target::of(config).await?;
+        let (rotated, by_server) = (target.rotate(what).await?, target.is_server());
         print(&rotated);
         if by_server {
             println!("told the running server; it uses the new one already");

@@ -5,9 +5,9 @@ use std::io::IsTerminal;
 
 use clap::Subcommand;
 
-use super::local::{Local, running_server};
-use crate::accounts::{AccountChange, NewAccount};
-use crate::admin::views::{CreateUserRequest, PasswordRequest, UserView};
+use super::target::Target;
+use crate::accounts::AccountChange;
+use crate::admin::views::{CreateUserRequest, UserView};
 use crate::auth::Role;
 use crate::config::Config;
 
@@ -55,8 +55,8 @@ fn parse_role(text: &str) -> Result<Role, String> {
 }
 
 pub fn run(config: &Config, command: &UserCommand) -> anyhow::Result<()> {
-    let runtime = super::small_runtime()?;
-    runtime.block_on(async {
+    super::small_runtime()?.block_on(async {
+        let target = Target::of(config).await?;
         match command {
             UserCommand::Create {
                 username,
@@ -73,19 +73,19 @@ pub fn run(config: &Config, command: &UserCommand) -> anyhow::Result<()> {
                     role: *role,
                     display_name: display_name.clone(),
                 };
-                create(config, request).await?;
+                target.create_user(request).await?;
                 println!("created {role} {username}");
                 if generated {
                     println!("password: {password}");
                 }
             }
-            UserCommand::List => print_users(&list(config).await?),
+            UserCommand::List => print_users(&target.users().await?),
             UserCommand::SetRole { username, role } => {
                 let change = AccountChange {
                     role: Some(*role),
                     ..AccountChange::default()
                 };
-                change_user(config, username, change).await?;
+                target.change_user(username, change).await?;
                 println!("{username} is now {role}; every session ended");
             }
             UserCommand::ResetPassword {
@@ -93,7 +93,7 @@ pub fn run(config: &Config, command: &UserCommand) -> anyhow::Result<()> {
                 password_stdin,
             } => {
                 let (password, generated) = obtain_password(*password_stdin)?;
-                reset_password(config, username, password.clone()).await?;
+                target.reset_password(username, password.clone()).await?;
                 println!("password of {username} changed; every session ended");
                 if generated {
                     println!("password: {password}");
@@ -105,72 +105,15 @@ pub fn run(config: &Config, command: &UserCommand) -> anyhow::Result<()> {
                     active: Some(active),
                     ..AccountChange::default()
                 };
-                change_user(config, username, change).await?;
-                if active {
-                    println!("{username} activated");
-                } else {
-                    println!("{username} deactivated; every session ended");
+                target.change_user(username, change).await?;
+                match active {
+                    true => println!("{username} activated"),
+                    false => println!("{username} deactivated; every session ended"),
                 }
             }
         }
         Ok(())
     })
-}
-
-async fn create(config: &Config, r: CreateUserRequest) -> anyhow::Result<()> {
-    if let Some(server) = running_server(config).await {
-        server.send::<_, UserView>("POST", "/v1/users", &r).await?;
-        return Ok(());
-    }
-    let local = Local::open(config)?;
-    let account = NewAccount {
-        username: r.username,
-        email: r.email,
-        password: r.password,
-        display_name: r.display_name,
-        role: r.role,
-    };
-    local.accounts().create(&local.actor(), account).await?;
-    Ok(())
-}
-
-async fn list(config: &Config) -> anyhow::Result<Vec<UserView>> {
-    if let Some(server) = running_server(config).await {
-        return Ok(server.get("/v1/users").await?);
-    }
-    let local = Local::open(config)?;
-    let rows = local.db.read(crate::db::users::list).await?;
-    Ok(rows.into_iter().map(UserView::from).collect())
-}
-
-async fn change_user(config: &Config, username: &str, change: AccountChange) -> anyhow::Result<()> {
-    if let Some(server) = running_server(config).await {
-        let path = format!("/v1/users/{}", urlencode(username));
-        server.send::<_, UserView>("PATCH", &path, &change).await?;
-        return Ok(());
-    }
-    let local = Local::open(config)?;
-    local
-        .accounts()
-        .change(&local.actor(), username, change)
-        .await?;
-    Ok(())
-}
-
-async fn reset_password(config: &Config, username: &str, password: String) -> anyhow::Result<()> {
-    if let Some(server) = running_server(config).await {
-        let path = format!("/v1/users/{}/password", urlencode(username));
-        server
-            .send::<_, ()>("POST", &path, &PasswordRequest { password })
-            .await?;
-        return Ok(());
-    }
-    let local = Local::open(config)?;
-    local
-        .accounts()
-        .reset_password(&local.actor(), username, password)
-        .await?;
-    Ok(())
 }
 
 fn print_users(users: &[UserView]) {
@@ -202,9 +145,4 @@ fn obtain_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     } else {
         Ok((crate::secrets::random_hex(12), true))
     }
-}
-
-/// Percent-encodes a path segment of a socket call.
-fn urlencode(segment: &str) -> String {
-    form_urlencoded::byte_serialize(segment.as_bytes()).collect()
 }

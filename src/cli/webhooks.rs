@@ -2,8 +2,7 @@
 
 use clap::Subcommand;
 
-use super::local::{Local, running_server};
-use crate::admin::views::Retried;
+use super::target::Target;
 use crate::config::Config;
 use crate::db::outbox::{self, Delivery};
 
@@ -22,29 +21,22 @@ pub fn run(config: &Config, command: &WebhooksCommand) -> anyhow::Result<()> {
     super::small_runtime()?.block_on(async {
         match command {
             WebhooksCommand::List { status } => {
-                let local = Local::open(config)?;
+                let db = crate::db::Db::open(&config.database_path())?;
                 let status = status.clone();
-                let rows = local
-                    .db
+                let rows = db
                     .read(move |c| outbox::list(c, status.as_deref(), 100))
                     .await?;
                 print_deliveries(&rows);
             }
-            WebhooksCommand::Retry { id } => match running_server(config).await {
-                Some(server) => {
-                    let path = format!("/v1/webhooks/{id}/retry");
-                    server.post::<Retried>(&path, None).await?;
+            WebhooksCommand::Retry { id } => {
+                let target = Target::of(config).await?;
+                target.retry_delivery(*id).await?;
+                if target.is_server() {
                     println!("delivery {id} is due now; the running server sends it at once");
-                }
-                None => {
-                    let local = Local::open(config)?;
-                    local
-                        .operations()
-                        .retry_delivery(&local.actor(), *id)
-                        .await?;
+                } else {
                     println!("delivery {id} is due now; the server sends it when it runs");
                 }
-            },
+            }
         }
         anyhow::Ok(())
     })
