@@ -31,6 +31,31 @@ pub struct Peer {
     pub gid: u32,
 }
 
+/// The supplementary groups of the process on the other end of `socket` (Linux's
+/// `SO_PEERGROUPS`): an operator added to the socket's group with `usermod -aG` has it
+/// there, not as the primary group.
+fn peer_groups(socket: &tokio::net::UnixStream) -> Vec<u32> {
+    use std::os::fd::AsRawFd;
+    let mut groups = vec![0 as libc::gid_t; 256];
+    let mut len = (groups.len() * std::mem::size_of::<libc::gid_t>()) as libc::socklen_t;
+    // SAFETY: the buffer is as long as `len` says; the kernel writes at most that many bytes
+    // and sets `len` to what it wrote.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERGROUPS,
+            groups.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Vec::new();
+    }
+    groups.truncate(len as usize / std::mem::size_of::<libc::gid_t>());
+    groups
+}
+
 /// `admin.socket`, else `$RUNTIME_DIRECTORY/admin.sock` under systemd, else
 /// `<data_dir>/admin.sock`.
 pub fn socket_path(config: &Config) -> PathBuf {
@@ -45,8 +70,7 @@ pub fn socket_path(config: &Config) -> PathBuf {
 }
 
 fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    crate::ops::unix::euid()
 }
 
 /// Makes the socket's place ready: refuses a symlink or someone else's file there, removes a
@@ -84,10 +108,12 @@ pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
     Ok(listener)
 }
 
-/// Whether a peer may use the socket: our user, root, or the socket's group.
-fn allowed(peer: Peer, socket: &Path) -> bool {
-    let group = std::fs::metadata(socket).map(|m| m.gid()).ok();
-    peer.uid == euid() || peer.uid == 0 || Some(peer.gid) == group
+/// Whether a peer may use the socket: our user, root, or a member of the socket's group
+/// (as its primary group or one of its supplementary groups).
+fn allowed(peer: Peer, supplementary: &[u32], socket_group: Option<u32>) -> bool {
+    peer.uid == euid()
+        || peer.uid == 0
+        || socket_group.is_some_and(|g| peer.gid == g || supplementary.contains(&g))
 }
 
 /// Serves the admin API on `listener` until `shutdown` resolves.
@@ -115,7 +141,8 @@ pub async fn serve(
             uid: cred.uid(),
             gid: cred.gid(),
         };
-        if !allowed(peer, &path) {
+        let socket_group = std::fs::metadata(&path).map(|m| m.gid()).ok();
+        if !allowed(peer, &peer_groups(&stream), socket_group) {
             tracing::warn!(target: "security", uid = peer.uid, "admin socket connection refused");
             continue;
         }
@@ -133,4 +160,37 @@ pub async fn serve(
         });
     }
     let _ = std::fs::remove_file(&path);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strangers_are_refused_and_group_members_let_in() {
+        let me = euid();
+        let stranger = Peer {
+            uid: 4242,
+            gid: 4242,
+        };
+        assert!(!allowed(stranger, &[], Some(777)));
+        assert!(!allowed(stranger, &[100, 200], Some(777)));
+        assert!(
+            allowed(stranger, &[100, 777], Some(777)),
+            "a supplementary member"
+        );
+        assert!(
+            allowed(
+                Peer {
+                    uid: 4242,
+                    gid: 777
+                },
+                &[],
+                Some(777)
+            ),
+            "a primary member"
+        );
+        assert!(allowed(Peer { uid: me, gid: 1 }, &[], None), "our own user");
+        assert!(allowed(Peer { uid: 0, gid: 0 }, &[], Some(777)), "root");
+    }
 }

@@ -511,9 +511,6 @@ pub async fn refresh(
     // The role comes from the database, not the old token: a demotion applies at refresh.
     let user = state.db.read(move |c| users::by_id(c, user_id)).await?;
     let access_ttl = state.config.auth.access_ttl.as_secs();
-    state
-        .lockouts
-        .succeeded(&lockout::Target::Account(user.id), meta.ip());
     let mut claims = tokens::Claims::new(user.id, user.role, &session_id, now, access_ttl);
     claims.mfa = mfa;
     Ok(axum::Json(TokenPair {
