@@ -365,6 +365,10 @@ impl crate::ops::operations::Live for AppState {
         self.alerts.backup_succeeded(file);
     }
 
+    fn backup_failed(&self, at: i64, error: &str) {
+        self.alerts.backup_failed(at, error);
+    }
+
     fn wake_outbox(&self) {
         self.webhooks_wake.notify_one();
     }

@@ -14,6 +14,8 @@ use time::format_description::well_known::Rfc3339;
 pub struct Clock {
     offset_secs: Arc<AtomicI64>,
     epoch: std::time::Instant,
+    /// Wakes [`Clock::sleep`]ers when the clock is moved.
+    moved: Arc<tokio::sync::Notify>,
 }
 
 impl Default for Clock {
@@ -21,6 +23,7 @@ impl Default for Clock {
         Clock {
             offset_secs: Arc::default(),
             epoch: std::time::Instant::now(),
+            moved: Arc::default(),
         }
     }
 }
@@ -38,9 +41,24 @@ impl Clock {
         u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX) + offset * 1_000_000_000
     }
 
-    /// Moves this clock forward (tests).
+    /// Moves this clock forward (tests), waking every job sleeping on it.
     pub fn advance(&self, secs: i64) {
         self.offset_secs.fetch_add(secs, Ordering::Relaxed);
+        self.moved.notify_waiters();
+    }
+
+    /// Sleeps `secs` seconds of this clock: returns after that much real time, or as soon as
+    /// the clock is moved (a test moving time forward wakes the periodic jobs, which then
+    /// look at the clock again). Callers re-check what they wait for.
+    pub async fn sleep(&self, secs: u64) {
+        let moved = self.moved.notified();
+        tokio::pin!(moved);
+        // Registered before sleeping: a move that comes first is not missed.
+        moved.as_mut().enable();
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(secs)) => {}
+            () = moved => {}
+        }
     }
 }
 
@@ -71,6 +89,22 @@ mod tests {
             Some(1_768_471_200)
         );
         assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[tokio::test]
+    async fn moving_the_clock_wakes_its_sleepers() {
+        let c = Clock::default();
+        let sleeper = tokio::spawn({
+            let c = c.clone();
+            async move { c.sleep(3600).await }
+        });
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        c.advance(3600);
+        tokio::time::timeout(std::time::Duration::from_secs(10), sleeper)
+            .await
+            .expect("woken by the move, not after an hour")
+            .unwrap();
     }
 
     #[test]

@@ -148,9 +148,20 @@ impl Prepared {
 fn start_jobs(state: &AppState, alert_loop: bool) -> anyhow::Result<()> {
     let writer = state.db.replica_of().is_none();
     if writer {
-        crate::ops::backup::spawn_schedule(state.clone());
-        crate::ops::maintenance::spawn(state.clone());
-        crate::ops::webhooks::spawn(state.clone());
+        crate::ops::operations::OwnedOperations {
+            config: state.config.clone(),
+            db: state.db.clone(),
+            clock: state.clock.clone(),
+            backups: state.backups.clone(),
+            live: std::sync::Arc::new(state.clone()),
+        }
+        .spawn_backup_schedule();
+        crate::ops::maintenance::spawn(
+            state.db.clone(),
+            state.clock.clone(),
+            (&state.config.privacy).into(),
+        );
+        crate::ops::delivery::spawn(state.clone());
         crate::content::schedule::spawn(
             state.db.clone(),
             state.clock.clone(),
@@ -159,11 +170,18 @@ fn start_jobs(state: &AppState, alert_loop: bool) -> anyhow::Result<()> {
         );
     }
     crate::ops::signals::spawn_reload_on_sighup(state.clone())?;
-    crate::http::tls::spawn_watcher(state.clone());
-    crate::http::tls::acme::spawn(state.clone());
-    crate::ops::replication::spawn(state.clone());
+    if let Some(tls) = &state.tls {
+        crate::http::tls::spawn_watcher(tls.clone(), state.clock.clone());
+        crate::http::tls::acme::spawn(
+            tls.clone(),
+            state.config.tls.acme.clone(),
+            &state.config.storage.data_dir,
+            state.clock.clone(),
+        );
+    }
+    crate::ops::replication_watch::spawn(state.clone());
     if alert_loop {
-        crate::alerts::spawn(state.clone());
+        crate::alerts::watch::spawn(state.clone());
     }
     crate::ops::systemd::spawn_watchdog();
     Ok(())

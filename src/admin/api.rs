@@ -107,7 +107,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn status(State(state): State<AppState>) -> Reply<StatusView> {
-    let health = crate::ops::health::run(&state, false).await;
+    let health = crate::ops::checks::run(&state, false).await;
     let db_size = ["", "-wal"]
         .iter()
         .filter_map(|suffix| {

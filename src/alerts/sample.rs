@@ -18,7 +18,7 @@ pub async fn gather(state: &AppState) -> Sample {
     let latency = state
         .stats
         .window(now, rules.latency_p95.window.as_secs() as usize);
-    let database_ok = crate::ops::health::database(state).await.status != Status::Unhealthy;
+    let database_ok = crate::ops::checks::database(state).await.status != Status::Unhealthy;
     let dead_deliveries = state
         .db
         .read(crate::db::outbox::counts)

@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::db::migrate;
 use crate::error::ApiError;
 use crate::http::context::Meta;
-use crate::ops::health::{self, HealthReport, Status};
+use crate::ops::health::{HealthReport, Status};
 
 #[derive(Serialize, ToSchema)]
 pub struct Liveness {
@@ -51,7 +51,7 @@ pub async fn healthz() -> Json<Liveness> {
         (status = 503, description = "Not ready (database down, migrations pending, disk full)", body = Readiness),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let report = health::run(&state, true).await;
+    let report = crate::ops::checks::run(&state, true).await;
     let schema_version = state
         .db
         .read(|c| Ok(migrate::schema_version(c)?))
@@ -93,7 +93,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
         (status = 503, description = "Unhealthy", body = HealthReport),
     ))]
 pub async fn healthcheck(State(state): State<AppState>) -> (StatusCode, Json<HealthReport>) {
-    let report = health::run(&state, false).await;
+    let report = crate::ops::checks::run(&state, false).await;
     let status = if report.status == Status::Unhealthy {
         StatusCode::SERVICE_UNAVAILABLE
     } else {

@@ -2,15 +2,15 @@
 //! configured retention (and forgets anonymous commenters' e-mail addresses), in one
 //! transaction, and reports what it removed.
 
-use std::time::Duration;
-
-use crate::app::AppState;
+use crate::clock::Clock;
 use crate::config::PrivacyConfig;
+use crate::db::Db;
 use crate::db::privacy::{self, Retention};
 use crate::security::audit::Actor;
 
-/// How often the job runs. Hourly keeps each pass small; retention is counted in days.
-const EVERY: Duration = Duration::from_secs(3600);
+/// How often the job runs (seconds). Hourly keeps each pass small; retention is counted in
+/// days.
+pub const EVERY_SECS: u64 = 3600;
 
 impl From<&PrivacyConfig> for Retention {
     fn from(c: &PrivacyConfig) -> Self {
@@ -28,12 +28,12 @@ impl From<&PrivacyConfig> for Retention {
 /// When anything was removed, the pass leaves an audit record (`retention.cleanup`, actor
 /// `system`) saying how much, so the trail shows that history was trimmed and why.
 pub async fn run_once(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
+    retention: Retention,
 ) -> Result<Vec<(&'static str, usize)>, crate::db::StoreError> {
-    let retention = Retention::from(&state.config.privacy);
-    let now = state.clock.now();
-    let removed = state
-        .db
+    let now = clock.now();
+    let removed = db
         .write(move |tx| {
             let removed = privacy::apply_retention(tx, &retention, now)?;
             let summary: Vec<String> = removed
@@ -55,13 +55,11 @@ pub async fn run_once(
     Ok(removed)
 }
 
-/// Runs the job now and then every hour, until the runtime stops.
-pub fn spawn(state: AppState) {
+/// Runs the job now and then every hour (of `clock`), until the runtime stops.
+pub fn spawn(db: Db, clock: Clock, retention: Retention) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(EVERY);
         loop {
-            tick.tick().await;
-            match run_once(&state).await {
+            match run_once(&db, &clock, retention).await {
                 Ok(removed) if removed.iter().any(|(_, n)| *n > 0) => {
                     let report: serde_json::Map<String, serde_json::Value> = removed
                         .iter()
@@ -72,6 +70,7 @@ pub fn spawn(state: AppState) {
                 Ok(_) => tracing::debug!("retention cleanup: nothing to remove"),
                 Err(err) => tracing::error!(error = %err, "retention cleanup failed"),
             }
+            clock.sleep(EVERY_SECS).await;
         }
     });
 }

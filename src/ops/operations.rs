@@ -27,6 +27,8 @@ pub trait Live: Send + Sync {
     fn key_rotated(&self, summary: String);
     /// A backup was made (clears a backup alert, raises `backup_completed`).
     fn backup_made(&self, file: &str);
+    /// A scheduled backup failed (raises `backup_failing`).
+    fn backup_failed(&self, at: i64, error: &str);
     /// The outbox has a delivery due now.
     fn wake_outbox(&self);
 }
@@ -39,6 +41,60 @@ pub struct Operations<'a> {
     pub backups: &'a Arc<Backups>,
     /// The running server, when the operation runs inside it.
     pub live: Option<&'a dyn Live>,
+}
+
+/// [`Operations`] with handles of its own, for a job that outlives any borrow (the
+/// backup schedule).
+pub struct OwnedOperations {
+    pub config: Config,
+    pub db: Db,
+    pub clock: Clock,
+    pub backups: Arc<Backups>,
+    pub live: Arc<dyn Live>,
+}
+
+impl OwnedOperations {
+    pub fn operations(&self) -> Operations<'_> {
+        Operations {
+            config: &self.config,
+            db: &self.db,
+            clock: &self.clock,
+            backups: &self.backups,
+            live: Some(self.live.as_ref()),
+        }
+    }
+
+    /// Makes a backup every `backup.every` (counted from the newest existing one) until the
+    /// runtime stops; a failure is retried after ten minutes. Each one is audited as
+    /// `system`, like any other backup.
+    pub fn spawn_backup_schedule(self) {
+        let Some(every) = self.config.backup.every.0 else {
+            return;
+        };
+        tokio::spawn(async move {
+            loop {
+                let now = self.clock.now();
+                let due_at = self
+                    .backups
+                    .latest()
+                    .map_or(now, |b| b.created_at + every.as_secs());
+                if due_at > now {
+                    self.clock.sleep((due_at - now).min(3600) as u64).await;
+                    continue;
+                }
+                let made = self.operations().backup_now(&Actor::system(), |_| {}).await;
+                match made {
+                    Ok(info) => tracing::info!(file = %info.file, "scheduled backup done"),
+                    Err(err) => {
+                        tracing::error!(error = %format!("{err:#}"), "scheduled backup failed");
+                        self.live
+                            .backup_failed(self.clock.now(), &format!("{err:#}"));
+                        self.clock.sleep(600).await;
+                    }
+                }
+            }
+        });
+    }
 }
 
 /// What can be rotated.

@@ -79,7 +79,7 @@ async fn a_full_disk_fires_shows_everywhere_without_a_channel_and_resolves() {
     let _turn = DISK_RULES.lock().await;
     let server = TestServer::start_with(&[NO_MEMORY_RULE]).await;
     let state = &server.state;
-    alerts::tick(state).await;
+    alerts::watch::tick(state).await;
     assert_eq!(
         health_alerts(&server).await,
         json!({"critical": 0, "warning": 0, "info": 0})
@@ -87,7 +87,7 @@ async fn a_full_disk_fires_shows_everywhere_without_a_channel_and_resolves() {
 
     // 12 % free: below the warning's 20 %, above the critical 5 %.
     state.set_disk_probe(Arc::new(FixedDisk(0.12)));
-    alerts::tick(state).await;
+    alerts::watch::tick(state).await;
     let health = server.get("/api/healthcheck", None).await;
     assert_eq!(
         health.body["alerts"],
@@ -115,20 +115,20 @@ async fn a_full_disk_fires_shows_everywhere_without_a_channel_and_resolves() {
     // Still low an hour later: nothing new (the repeat is 4 h).
     for _ in 0..4 {
         state.clock.advance(900);
-        alerts::tick(state).await;
+        alerts::watch::tick(state).await;
     }
     assert_eq!(state.alerts.view(&state.config.alerts).recent.len(), 1);
 
     // Space freed: resolved once it has stayed clear for a minute.
     state.set_disk_probe(Arc::new(FixedDisk(0.5)));
-    alerts::tick(state).await;
+    alerts::watch::tick(state).await;
     assert_eq!(
         health_alerts(&server).await["warning"],
         1,
         "not yet: clear for 0 s"
     );
     state.clock.advance(61);
-    alerts::tick(state).await;
+    alerts::watch::tick(state).await;
     assert_eq!(health_alerts(&server).await["warning"], 0);
     let recent = state.alerts.view(&state.config.alerts).recent;
     assert_eq!(recent[0].status, Status::Resolved);
@@ -146,7 +146,7 @@ async fn a_receiver_that_fails_then_recovers_gets_each_alert_once_in_order() {
     ])
     .await;
     let state = &server.state;
-    alerts::spawn(state.clone());
+    alerts::watch::spawn(state.clone());
     // A realistic cause: a burst of wrong passwords.
     for _ in 0..4 {
         let r = server.login("admin", "not-the-password").await;
@@ -160,13 +160,13 @@ async fn a_receiver_that_fails_then_recovers_gets_each_alert_once_in_order() {
             >= 3
     })
     .await;
-    alerts::tick(state).await;
+    alerts::watch::tick(state).await;
     assert_eq!(state.alerts.counts().warning, 1);
     // The minute passes; the sign-ins stop; after a minute clear it resolves.
     state.clock.advance(61);
-    alerts::tick(state).await;
+    alerts::watch::tick(state).await;
     state.clock.advance(61);
-    alerts::tick(state).await;
+    alerts::watch::tick(state).await;
     assert_eq!(state.alerts.counts().warning, 0);
 
     // The receiver refuses twice; each refusal is retried after the backoff (moved clock).
@@ -229,7 +229,7 @@ async fn a_client_throttled_for_eleven_minutes_fires_sustained_throttling() {
         state.clock.advance(50);
     }
     assert!(refused >= 12, "only {refused} refusals");
-    alerts::tick(state).await;
+    alerts::watch::tick(state).await;
     let view = state.alerts.view(&state.config.alerts);
     assert_eq!(view.active.len(), 1, "{:?}", view.active);
     assert!(
@@ -270,7 +270,7 @@ async fn a_channel_down_for_an_hour_neither_blocks_requests_nor_piles_up() {
     for step in 0..240 {
         let low = (step / 40) % 2 == 0;
         state.set_disk_probe(Arc::new(FixedDisk(if low { 0.12 } else { 0.5 })));
-        alerts::tick(state).await;
+        alerts::watch::tick(state).await;
         state.clock.advance(15);
         if step == 0 {
             // The first alert's delivery is now stuck on the receiver (for 300 s of real time, longer than the test).
@@ -373,7 +373,7 @@ async fn an_alert_arrives_by_email_over_starttls() {
     .await;
     let state = &server.state;
     state.set_disk_probe(Arc::new(FixedDisk(0.03)));
-    alerts::tick(state).await;
+    alerts::watch::tick(state).await;
     let first = inbox.join("1.eml");
     let second = inbox.join("2.eml");
     eventually("two e-mails (critical and warning)", || second.exists()).await;
@@ -410,17 +410,17 @@ async fn a_scheduled_backup_that_fails_is_critical_and_a_success_is_news() {
     })
     .await;
     assert!(state.backups.latest().is_some());
-    alerts::tick(state).await;
+    alerts::watch::tick(state).await;
     state.alerts.backup_failed(
         state.clock.now(),
         "cannot write backups: No space left on device",
     );
-    alerts::tick(state).await;
+    alerts::watch::tick(state).await;
     assert_eq!(state.alerts.counts().critical, 1);
     state.alerts.backup_succeeded("blogd-20261123T080000Z.db");
-    alerts::tick(state).await;
+    alerts::watch::tick(state).await;
     state.clock.advance(61);
-    alerts::tick(state).await;
+    alerts::watch::tick(state).await;
     let recent = state.alerts.view(&state.config.alerts).recent;
     let seen: Vec<(&str, Status)> = recent.iter().map(|m| (m.rule.as_str(), m.status)).collect();
     assert_eq!(
@@ -439,7 +439,7 @@ async fn forged_page_view_signatures_and_old_keys_fire_their_warnings() {
     let _turn = DISK_RULES.lock().await;
     let server = TestServer::start_with(&[NO_MEMORY_RULE]).await;
     let state = &server.state;
-    alerts::spawn(state.clone());
+    alerts::watch::spawn(state.clone());
     // Eleven page views signed with the wrong key in one minute.
     for _ in 0..11 {
         let reply = server
@@ -461,7 +461,7 @@ async fn forged_page_view_signatures_and_old_keys_fire_their_warnings() {
             >= 11
     })
     .await;
-    alerts::tick(state).await;
+    alerts::watch::tick(state).await;
     let active = state.alerts.view(&state.config.alerts).active;
     assert_eq!(active.len(), 1, "{active:?}");
     assert_eq!(
@@ -471,7 +471,7 @@ async fn forged_page_view_signatures_and_old_keys_fire_their_warnings() {
 
     // A quarter later, the HMAC secrets are due for rotation (the JWT key is not yet).
     state.clock.advance(91 * 86_400);
-    alerts::tick(state).await;
+    alerts::watch::tick(state).await;
     let active = state.alerts.view(&state.config.alerts).active;
     let secret = active
         .iter()

@@ -312,7 +312,7 @@ async fn rotating_through_the_shell_while_the_server_runs_is_what_the_console_do
             ("console", "secret:revalidate")
         ]
     );
-    alerts::tick(state).await;
+    alerts::watch::tick(state).await;
     let notices: Vec<String> = state
         .alerts
         .view(&state.config.alerts)

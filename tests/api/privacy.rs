@@ -424,9 +424,13 @@ async fn retention_removes_old_records_and_says_what_it_removed() {
         .await
         .unwrap();
 
-    let removed = blogd::ops::maintenance::run_once(&server.state)
-        .await
-        .unwrap();
+    let removed = blogd::ops::maintenance::run_once(
+        &server.state.db,
+        &server.state.clock,
+        (&server.state.config.privacy).into(),
+    )
+    .await
+    .unwrap();
     let count = |kind: &str| removed.iter().find(|(k, _)| *k == kind).unwrap().1;
     assert_eq!(count("comment e-mails"), 1);
     assert_eq!(count("security events"), 1);
@@ -457,9 +461,13 @@ async fn retention_removes_old_records_and_says_what_it_removed() {
     assert_eq!(comments.body["results"][0]["author_name"], "Old");
 
     // A second pass finds nothing more and records nothing.
-    let again = blogd::ops::maintenance::run_once(&server.state)
-        .await
-        .unwrap();
+    let again = blogd::ops::maintenance::run_once(
+        &server.state.db,
+        &server.state.clock,
+        (&server.state.config.privacy).into(),
+    )
+    .await
+    .unwrap();
     assert!(again.iter().all(|(_, n)| *n == 0), "{again:?}");
 }
 

@@ -19,7 +19,7 @@ use instant_acme::{
 use rcgen::{CertificateParams, CustomExtension, KeyPair};
 use rustls::sign::CertifiedKey;
 
-use crate::app::AppState;
+use crate::clock::Clock;
 use crate::config::AcmeConfig;
 
 /// ALPN protocol of TLS-ALPN-01 (RFC 8737).
@@ -178,31 +178,29 @@ pub async fn issue(
     Ok((chain_pem, key_pem))
 }
 
-/// Gets the first certificate and keeps it renewed, for as long as the runtime runs.
-pub fn spawn(state: AppState) {
-    let Some(tls) = state.tls.clone() else { return };
-    if state.config.tls.acme.domains.is_empty() {
+/// Gets the first certificate and keeps it renewed (30 days before it expires, by `clock`),
+/// for as long as the runtime runs. Nothing to do without `tls.acme.domains`.
+pub fn spawn(tls: Arc<super::Tls>, config: AcmeConfig, data_dir: &Path, clock: Clock) {
+    if config.domains.is_empty() {
         return;
     }
+    let dir = dir(data_dir);
     tokio::spawn(async move {
-        let config = state.config.tls.acme.clone();
-        let dir = dir(&state.config.storage.data_dir);
         let mut retry_in = Duration::from_secs(60);
         loop {
-            let due =
-                !tls.serving_acme() || tls.info().not_after - state.clock.now() < RENEW_BEFORE_SECS;
+            let due = !tls.serving_acme() || tls.info().not_after - clock.now() < RENEW_BEFORE_SECS;
             if !due {
-                tokio::time::sleep(CHECK_EVERY).await;
+                clock.sleep(CHECK_EVERY.as_secs()).await;
                 continue;
             }
             match issue(&config, &dir, tls.challenges()).await {
                 Ok(_) => {
-                    super::reload_logged(&tls, state.clock.now());
+                    super::reload_logged(&tls, clock.now());
                     retry_in = Duration::from_secs(60);
                 }
                 Err(err) => {
                     tracing::error!(error = %format!("{err:#}"), retry_in = ?retry_in, "ACME certificate request failed");
-                    tokio::time::sleep(retry_in).await;
+                    clock.sleep(retry_in.as_secs()).await;
                     retry_in = (retry_in * 2).min(Duration::from_secs(6 * 3600));
                 }
             }

@@ -312,13 +312,12 @@ pub const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Picks up renewed certificate files (certbot) and renews the local certificate, without a
 /// restart. Runs until the runtime stops.
-pub fn spawn_watcher(state: crate::app::AppState) {
-    let Some(tls) = state.tls.clone() else { return };
+pub fn spawn_watcher(tls: Arc<Tls>, clock: crate::clock::Clock) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(WATCH_EVERY);
         loop {
             tick.tick().await;
-            let now = state.clock.now();
+            let now = clock.now();
             if tls.files_changed() || tls.renewal_due(now) {
                 reload_logged(&tls, now);
             }
