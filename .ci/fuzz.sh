@@ -45,8 +45,10 @@ for target in $targets; do
       echo "$target: $runs inputs, no crash ($(grep -o 'cov: [0-9]*' "$log" | tail -1))"
     fi
   else
-    echo "FAIL: $target crashed (or could not run); libFuzzer's report:"
-    grep -E -A25 '^==[0-9]+==|panicked at|^SUMMARY|Test unit written|^Error' "$log" | head -60 || tail -40 "$log"
+    echo "FAIL: $target crashed (or could not run); libFuzzer's report, shortened:"
+    # The panic (or sanitizer report) first, then where the crashing input was saved.
+    grep -E -A2 'panicked at|^==[0-9]+==ERROR' "$log" | head -12 || true
+    grep -E '^SUMMARY|Test unit written|^Base64' "$log" || tail -30 "$log"
     fail=1
   fi
   rm -f "$log"
