@@ -45,10 +45,12 @@ checks=${SCHEMATHESIS_CHECKS:-not_a_server_error,status_code_conformance,content
 # schemathesis reports as an error of the run, not of the server.
 # Run inside the scratch directory: schemathesis keeps a crash cache (.schemathesis/) in the
 # working directory, which must not land in the checkout.
+# .ci/schemathesis_hooks.py leaves out cases with an empty query value, which the server reads
+# as no filter by design (see there); every other check runs on every case.
 run() { # label, extra args…
   local label=$1; shift
   echo "-- schemathesis: $label"
-  (cd "$work" && "$st" --no-color run "$base/api/schema" --checks "$checks" --max-time "$budget" --workers 1 \
+  (cd "$work" && PYTHONPATH="$here" SCHEMATHESIS_HOOKS=schemathesis_hooks "$st" --no-color run "$base/api/schema" --checks "$checks" --max-time "$budget" --workers 1 \
     --phases examples,coverage,fuzzing --suppress-health-check all \
     --request-timeout 10 "$@")
 }
@@ -65,7 +67,7 @@ run editor -H "Authorization: Bearer $editor" \
 [ -s "$work/data/logs/app.log" ] || { echo "FAIL: the server wrote no log (looked for $work/data/logs/app.log)"; exit 1; }
 if grep -q '"level":"ERROR"' "$work/data/logs/app.log"; then
   echo "FAIL: the server logged errors while being fuzzed:"
-  grep '"level":"ERROR"' "$work/data/logs/app.log" | head -20
+  grep '"level":"ERROR"' "$work/data/logs/app.log" | head -20 || true  # (head may close early)
   status=1
 fi
 [ "$status" = 0 ] && echo "ok: no schemathesis failure or error, no error logged by the server"
