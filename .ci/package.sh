@@ -48,11 +48,6 @@ trap cleanup EXIT
 
 echo "-- install"
 dpkg -i "$deb"
-systemd-analyze verify /lib/systemd/system/blogd.service
-version=$(dpkg-deb --field "$deb" Version)
-/usr/bin/blogd --version | tee /dev/stderr | grep -q "blogd ${version%%-*} " || { echo "FAIL: --version does not match $version"; exit 1; }
-blogd config check /etc/blogd/blogd.toml
-[ "$(stat -c '%a %U:%G' /etc/blogd/blogd.toml)" = "640 root:blogd" ] || { echo "FAIL: config mode"; stat /etc/blogd/blogd.toml; exit 1; }
 # Each generated asset is installed, not empty, and is what it claims to be. (An `[ -f a ] &&
 # [ -f b ]` list does not stop a set -e script when it is false: each check says FAIL itself.)
 for path in /usr/share/man/man1/blogd.1.gz /usr/share/bash-completion/completions/blogd \
@@ -64,6 +59,14 @@ zcat /usr/share/man/man1/blogd.1.gz | grep -q '^\.TH ' \
 grep -q 'complete' /usr/share/bash-completion/completions/blogd \
   || { echo "FAIL: the bash completion script registers no completion"; exit 1; }
 echo "man page and completions (bash, zsh, fish) installed"
+systemd-analyze verify /lib/systemd/system/blogd.service
+version=$(dpkg-deb --field "$deb" Version)
+# (Not `tee /dev/stderr`: when the output goes to a file, that reopens and truncates it.)
+installed_version=$(/usr/bin/blogd --version)
+echo "$installed_version"
+grep -q "blogd ${version%%-*} " <<<"$installed_version" || { echo "FAIL: --version does not match $version"; exit 1; }
+blogd config check /etc/blogd/blogd.toml
+[ "$(stat -c '%a %U:%G' /etc/blogd/blogd.toml)" = "640 root:blogd" ] || { echo "FAIL: config mode"; stat /etc/blogd/blogd.toml; exit 1; }
 
 echo "-- run as blogd"
 # Port 0: a free port picked by the kernel, read back from what blogd prints.
