@@ -5,43 +5,50 @@
 # it says "disconnected" when the server goes away and reconnects when it is back; `q` quits.
 # Usage: .ci/console-e2e.sh path/to/blogd
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 bin=$(realpath "${1:?usage: $0 path/to/blogd}")
 command -v tmux >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; }
 
 work=$(mktemp -d)
 session="blogd-e2e-$$"
 export BLOGD_TLS_ENABLED=false BLOGD_THROTTLE_BAN_AFTER=3 BLOGD_BACKUP_EVERY=off BLOGD_LOG_STDOUT=false
+# The first start takes a free port (port 0); the restart below reuses the address it got, as
+# a restarted server would.
+listen=127.0.0.1:0
+starts=0
 start_server() {
-  "$bin" serve --data-dir "$work/data" --listen 127.0.0.1:18095 >>"$work/serve.out" 2>&1 &
-  echo $! >"$work/pid"
-  for _ in $(seq 1 100); do curl -fs http://127.0.0.1:18095/healthz >/dev/null 2>&1 && return; sleep 0.1; done
-  echo "server did not start"; cat "$work/serve.out"; exit 1
+  starts=$((starts + 1))
+  start_blogd "$work/serve-$starts.out" "$bin" serve --data-dir "$work/data" --listen "$listen"
+  listen=$BLOGD_ADDR
+  base=$BLOGD_URL
+  curl -fsS "$base/healthz" >/dev/null || { echo "FAIL: no /healthz at $base"; exit 1; }
 }
 cleanup() {
   tmux kill-session -t "$session" 2>/dev/null || true
-  kill "$(cat "$work/pid")" 2>/dev/null || true
+  stop_blogd
   rm -rf "$work"
 }
 trap cleanup EXIT
 start_server
 
 screen() { tmux capture-pane -p -t "$session"; }
-wait_for() { # text, what
-  for _ in $(seq 1 50); do screen | grep -q -- "$1" && return 0; sleep 0.2; done
+wait_for() { # extended regex, what
+  for _ in $(seq 1 50); do screen | grep -Eq -- "$1" && return 0; sleep 0.2; done
   echo "FAIL: $2 (waited for '$1'); the screen was:"; screen; exit 1
 }
-status() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:18095$1"; }
+status() { curl -s -o /dev/null -w '%{http_code}' "$base$1"; }
 
 # Three failed logins from 127.0.0.1: a ban.
 for _ in 1 2 3; do
-  curl -s -o /dev/null -H 'content-type: application/json' -d '{"username":"admin","password":"wrong-password-1"}' http://127.0.0.1:18095/api/v1/auth/login
+  curl -s -o /dev/null -H 'content-type: application/json' -d '{"username":"admin","password":"wrong-password-1"}' "$base/api/v1/auth/login"
 done
 [ "$(status /api/v1/posts)" = 403 ] || { echo "FAIL: no ban after failed logins"; exit 1; }
 
 tmux new-session -d -s "$session" -x 100 -y 30 "$bin console --data-dir $work/data"
-wait_for "connected" "the console connects"
-wait_for "Overall" "the overview shows health"
-screen | grep -Eq "Overall +(healthy|degraded)" || { echo "FAIL: no health state"; screen; exit 1; }
+# " connected " with its spaces: "disconnected, retrying" must not count as connected.
+wait_for " connected " "the console connects"
+wait_for "Overall +(healthy|degraded)" "the overview shows health"
 echo "ok: overview shows health"
 
 tmux send-keys -t "$session" 2
@@ -60,7 +67,7 @@ after=$("$bin" backup list --data-dir "$work/data" | grep -c '\.db' || true)
 [ "$after" -eq $((before + 1)) ] || { echo "FAIL: blogd backup list shows $after backups, expected $((before + 1))"; exit 1; }
 echo "ok: n made a backup that blogd backup list shows"
 
-kill "$(cat "$work/pid")"; wait "$(cat "$work/pid")" 2>/dev/null || true
+stop_blogd
 wait_for "disconnected, retrying" "the console notices the server is gone"
 start_server
 wait_for " connected " "the console reconnects"

@@ -1,25 +1,32 @@
 #!/usr/bin/env bash
-# Line coverage of the whole test suite (unit + integration), with a floor that fails CI.
+# Line coverage of the product code by the whole test suite (unit + integration), with a floor
+# that fails CI. "Product code" is src/ less its #[cfg(test)] modules: those ~2,600 source lines
+# (1,880 executable) run whenever the tests run, and counting them lifted the number without
+# covering anything. The tools export lcov (per line, as `llvm-cov show` counts);
+# .ci/coverage-product.py drops the test modules' lines (found in the source) and compares the
+# rest with the floor.
 # cargo-llvm-cov with the toolchain's llvm-tools; when llvm-tools cannot be installed,
-# cargo-tarpaulin (from crates.io) measures instead.
+# cargo-tarpaulin (from crates.io) measures instead (its numbers differ a little; the floor was
+# set from cargo-llvm-cov's).
+# Measured on 2026-11-30 with cargo-llvm-cov: 89.51% of product lines (10,834 of 12,103); with
+# the test modules counted it was 90.90%. The floor is half a point under the product number,
+# room for the few lines that timing-dependent tests reach in one run and not the next.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FLOOR=${COVERAGE_FLOOR:-88}
+FLOOR=${COVERAGE_FLOOR:-89.0}
+lcov=target/coverage.lcov
+rm -f "$lcov"
 if rustup component list --installed 2>/dev/null | grep -q '^llvm-tools' \
    || rustup component add llvm-tools >/dev/null 2>&1; then
   version=0.9.1
   cargo llvm-cov --version 2>/dev/null | grep -q " $version" \
     || cargo install cargo-llvm-cov --locked --version "$version" --quiet
-  # Only blogd's own code counts (not the tests themselves).
-  cargo llvm-cov --locked --summary-only --ignore-filename-regex '(^|/)(tests|benches)/' \
-    | tee target/coverage.txt | grep -E '^(Filename|TOTAL)'
-  percent=$(awk '/^TOTAL/ {print $10}' target/coverage.txt | tr -d '%')
+  # The tests and benches themselves are not measured.
+  cargo llvm-cov --locked --lcov --output-path "$lcov" --ignore-filename-regex '(^|/)(tests|benches)/'
 else
   cargo tarpaulin --version >/dev/null 2>&1 || cargo install cargo-tarpaulin --locked --quiet
-  cargo tarpaulin --locked --skip-clean --exclude-files 'tests/*' 'benches/*' --out Stdout \
-    | tee target/coverage.txt | tail -3
-  percent=$(sed -n 's/^\([0-9.]*\)% coverage.*/\1/p' target/coverage.txt | tail -1)
+  cargo tarpaulin --locked --skip-clean --exclude-files 'tests/*' 'benches/*' --out Lcov --output-dir target
+  mv target/lcov.info "$lcov"
 fi
-echo "line coverage: ${percent}% (floor ${FLOOR}%)"
-python3 -c "import sys; sys.exit(0 if float('$percent') >= float('$FLOOR') else 1)" \
-  || { echo "FAIL: line coverage ${percent}% is below the floor of ${FLOOR}%"; exit 1; }
+[ -s "$lcov" ] || { echo "FAIL: no coverage data in $lcov"; exit 1; }
+python3 .ci/coverage-product.py "$lcov" "$FLOOR"

@@ -4,6 +4,7 @@
 # against the installed config, then purge it, leaving the machine as it was.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source .ci/lib.sh
 command -v lintian >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lintian >/dev/null; }
 
 packaging/build-deb.sh
@@ -12,40 +13,73 @@ echo "package: $deb ($(du -h "$deb" | cut -f1))"
 dpkg-deb --field "$deb" Depends
 
 echo "-- lintian"
-lintian --no-tag-display-limit "$deb" | tee target/lintian.txt || true
-if grep -q '^E:' target/lintian.txt; then echo "FAIL: lintian errors"; exit 1; fi
+# lintian's exit code tells its verdict apart from its own failure: 0 clean, 2 a tag at the
+# --fail-on level (an error) was found, 1 lintian itself failed (a crash, an unreadable
+# package). Both 1 and 2 fail the gate, each with its own message; the E: lines are checked
+# too, so an exit 0 with errors printed cannot pass either.
+set +e
+lintian --fail-on error --no-tag-display-limit "$deb" >target/lintian.txt 2>&1
+lintian_code=$?
+set -e
+cat target/lintian.txt
+case $lintian_code in
+  0) ;;
+  2) echo "FAIL: lintian found errors (exit 2)"; exit 1 ;;
+  *) echo "FAIL: lintian itself failed (exit $lintian_code), so the package was not checked"; exit 1 ;;
+esac
+if grep -q '^E:' target/lintian.txt; then echo "FAIL: lintian printed errors but exited 0"; exit 1; fi
+echo "lintian: no errors (exit 0)"
 
 echo "-- systemd unit"
-score=$(systemd-analyze security --offline=yes systemd/blogd.service 2>/dev/null | sed -n 's/.*Overall exposure level for blogd.service: \([0-9.]*\).*/\1/p')
+security=$(systemd-analyze security --offline=yes systemd/blogd.service 2>&1) \
+  || { echo "FAIL: systemd-analyze security failed:"; echo "$security"; exit 1; }
+score=$(sed -n 's/.*Overall exposure level for blogd.service: \([0-9.]*\).*/\1/p' <<<"$security")
+[ -n "$score" ] || { echo "FAIL: no exposure level in systemd-analyze's output:"; echo "$security" | tail -5; exit 1; }
 echo "exposure: $score"
 python3 -c "import sys; sys.exit(0 if float('$score') <= 2.0 else 1)" || { echo "FAIL: exposure $score > 2.0"; exit 1; }
 
+run=$(mktemp -d)
 cleanup() {
-  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true
+  stop_blogd
   dpkg --purge blogd >/dev/null 2>&1 || true
+  rm -rf "$run"
 }
 trap cleanup EXIT
 
 echo "-- install"
 dpkg -i "$deb"
+# Each generated asset is installed, not empty, and is what it claims to be. (An `[ -f a ] &&
+# [ -f b ]` list does not stop a set -e script when it is false: each check says FAIL itself.)
+for path in /usr/share/man/man1/blogd.1.gz /usr/share/bash-completion/completions/blogd \
+            /usr/share/zsh/vendor-completions/_blogd /usr/share/fish/vendor_completions.d/blogd.fish; do
+  [ -s "$path" ] || { echo "FAIL: $path is not installed (or is empty)"; exit 1; }
+done
+zcat /usr/share/man/man1/blogd.1.gz | grep -q '^\.TH ' \
+  || { echo "FAIL: /usr/share/man/man1/blogd.1.gz is not a man page (no .TH)"; exit 1; }
+grep -q 'complete' /usr/share/bash-completion/completions/blogd \
+  || { echo "FAIL: the bash completion script registers no completion"; exit 1; }
+echo "man page and completions (bash, zsh, fish) installed"
 systemd-analyze verify /lib/systemd/system/blogd.service
 version=$(dpkg-deb --field "$deb" Version)
-/usr/bin/blogd --version | tee /dev/stderr | grep -q "blogd ${version%%-*} " || { echo "FAIL: --version does not match $version"; exit 1; }
+# (Not `tee /dev/stderr`: when the output goes to a file, that reopens and truncates it.)
+installed_version=$(/usr/bin/blogd --version)
+echo "$installed_version"
+grep -q "blogd ${version%%-*} " <<<"$installed_version" || { echo "FAIL: --version does not match $version"; exit 1; }
 blogd config check /etc/blogd/blogd.toml
 [ "$(stat -c '%a %U:%G' /etc/blogd/blogd.toml)" = "640 root:blogd" ] || { echo "FAIL: config mode"; stat /etc/blogd/blogd.toml; exit 1; }
-[ -f /usr/share/man/man1/blogd.1.gz ] && [ -f /usr/share/bash-completion/completions/blogd ]
 
 echo "-- run as blogd"
-runuser -u blogd -- /usr/bin/blogd serve --config /etc/blogd/blogd.toml --listen 127.0.0.1:18444 >/tmp/blogd-package-run.out 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do curl -fsk https://127.0.0.1:18444/healthz >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fsk https://127.0.0.1:18444/healthz | grep -q '"ok"' || { echo "FAIL: no /healthz"; cat /tmp/blogd-package-run.out; exit 1; }
+# Port 0: a free port picked by the kernel, read back from what blogd prints.
+start_blogd "$run/serve.out" runuser -u blogd -- /usr/bin/blogd serve --config /etc/blogd/blogd.toml --listen 127.0.0.1:0
+health=$(curl -fsSk "$BLOGD_URL/healthz") || { echo "FAIL: no /healthz at $BLOGD_URL"; cat "$run/serve.out"; exit 1; }
+grep -q '"ok"' <<<"$health" || { echo "FAIL: /healthz is not ok: $health"; exit 1; }
 [ "$(stat -c '%U' /var/lib/blogd/blogd.db)" = blogd ] || { echo "FAIL: database not owned by blogd"; exit 1; }
 [ -S /run/blogd/admin.sock ] || { echo "FAIL: no admin socket in /run/blogd"; exit 1; }
 runuser -u blogd -- /usr/bin/blogd backup list >/dev/null
-kill "$pid"; wait "$pid" || true; pid=
+stop_blogd
 [ -s /var/log/blogd/app.log ] || { echo "FAIL: nothing in /var/log/blogd/app.log"; exit 1; }
-grep -q "first admin" /tmp/blogd-package-run.out || grep -q "password:" /tmp/blogd-package-run.out
+grep -q -e "first admin" -e "password:" "$run/serve.out" \
+  || { echo "FAIL: the first run did not tell the first admin's password"; cat "$run/serve.out"; exit 1; }
 echo "served /healthz as blogd; data in /var/lib/blogd, logs in /var/log/blogd, socket in /run/blogd"
 
 echo "-- purge"

@@ -19,13 +19,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     match which % 8 {
-        0 => check::<blogd::api::posts::CreatePost>(body),
-        1 => check::<blogd::api::posts::UpdatePost>(body),
-        2 => check::<blogd::api::comments::CreateComment>(body),
+        0 => check::<blogd::content::posts::CreatePost>(body),
+        1 => check::<blogd::content::posts::UpdatePost>(body),
+        2 => check::<blogd::content::comments::CreateComment>(body),
         3 => check::<blogd::api::auth::LoginRequest>(body),
         4 => check::<blogd::api::auth::RegisterRequest>(body),
         5 => check::<blogd::api::users::UpdateUser>(body),
-        6 => check::<blogd::api::categories::CreateCategory>(body),
+        6 => check::<blogd::content::taxonomy::CreateCategory>(body),
         _ => check::<blogd::api::account::UpdateMe>(body),
     }
 });

@@ -13,6 +13,9 @@ use crate::error::ApiError;
 
 pub const DEFAULT_PER_PAGE: u32 = 20;
 pub const MAX_PER_PAGE: u32 = 100;
+/// The highest page number: the document says `page` is an int32 (what clients generated from
+/// it hold), so the server must not accept more than that type can carry.
+pub const MAX_PAGE: u32 = i32::MAX as u32;
 
 /// The query string of a list request, with `page` and `per_page` validated.
 #[derive(Debug, Clone)]
@@ -26,12 +29,13 @@ pub struct ListParams {
 
 /// Documents `page` and `per_page` for every list operation (`params(PageQuery, …)`);
 /// [`ListParams`] reads and checks them. The bounds are [`MAX_PER_PAGE`]'s (attributes take
-/// literals only; `tests/api/limits.rs` holds the document to what is enforced).
+/// literals only: 2147483647 is [`MAX_PAGE`]; `tests/api/limits.rs` holds the document to what
+/// is enforced).
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page number, from 1.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 2147483647)]
     pub page: Option<u32>,
     /// Items per page, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]
@@ -63,10 +67,6 @@ fn parse_bounded(name: &str, value: Option<&str>, default: u32, max: u32) -> Res
     };
     match text.parse::<u32>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ if max == u32::MAX => Err(ApiError::field(
-            name,
-            "Must be a whole number of at least 1",
-        )),
         _ => Err(ApiError::field(
             name,
             format!("Must be a whole number from 1 to {max}"),
@@ -85,7 +85,7 @@ impl ListParams {
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.as_str())
         };
-        let page = parse_bounded("page", first("page"), 1, u32::MAX)?;
+        let page = parse_bounded("page", first("page"), 1, MAX_PAGE)?;
         let per_page = parse_bounded(
             "per_page",
             first("per_page"),
