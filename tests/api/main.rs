@@ -22,6 +22,7 @@ mod parity;
 mod permissions;
 mod posts;
 mod privacy;
+mod promises;
 mod publication;
 mod replication;
 mod seo;
