@@ -164,7 +164,6 @@ async fn sign_in(
     mfa: bool,
 ) -> Result<TokenPair, ApiError> {
     let now = state.clock.now();
-    let access_ttl = state.config.auth.access_ttl.as_secs();
     let refresh_ttl = state.config.auth.refresh_ttl.as_secs();
     let refresh_token = tokens::new_refresh_token();
     let refresh_hash = tokens::refresh_token_hash(&refresh_token);
@@ -191,15 +190,7 @@ async fn sign_in(
     state
         .lockouts
         .succeeded(&lockout::Target::Account(user.id), meta.ip());
-    let mut claims = tokens::Claims::new(user.id, user.role, &session_id, now, access_ttl);
-    claims.mfa = mfa;
-    Ok(TokenPair {
-        kind: TokenPairType::Tokens,
-        access_token: tokens::sign(&state.keys(), &claims)?,
-        refresh_token,
-        token_type: "Bearer".into(),
-        expires_in: access_ttl,
-    })
+    token_pair(state, user, &session_id, mfa, refresh_token)
 }
 
 /// Who a sign-in attempt is for, as the lockout counts it: the account, or the typed name.
@@ -317,40 +308,8 @@ pub async fn login(
     v.finish()?;
     // Per address, before any hashing; every attempt counts, successful or not.
     state.enforce(Class::Login, &meta, None)?;
-
-    let login = body.username.trim().to_string();
-    let lookup = login.clone();
-    let user = state
-        .db
-        .read(move |conn| users::by_login(conn, &lookup))
-        .await?;
-    refuse_if_locked(&state, &meta, &lock_target(user.as_ref(), &login), &login)?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password_ok = state.passwords.verify(hash, body.password.clone()).await?;
-    let user = match user {
-        Some(user) if password_ok && user.active => user,
-        // Deactivated accounts get the same answer as wrong passwords: nothing is revealed.
-        other => {
-            sign_in_failed(
-                &state,
-                &meta,
-                other.as_ref(),
-                &login,
-                EventKind::LoginFailed,
-            )
-            .await?;
-            return Err(ApiError::InvalidCredentials);
-        }
-    };
+    let user = authenticate(&state, &meta, body.username.trim(), body.password).await?;
     refuse_admin_from_elsewhere(&state, &meta, &user)?;
-    if password::needs_rehash(&user.password_hash) {
-        let hash = state.passwords.hash(body.password).await?;
-        let (id, now) = (user.id, state.clock.now());
-        state
-            .db
-            .write(move |tx| users::set_password_hash(tx, id, &hash, now))
-            .await?;
-    }
     if user.totp_enabled {
         let mfa_token = tokens::sign_mfa(&state.keys(), user.id, state.clock.now())?;
         return Ok(axum::Json(LoginResponse::Mfa(MfaChallenge {
@@ -361,6 +320,42 @@ pub async fn login(
     }
     let pair = sign_in(&state, &meta, &headers, &user, false).await?;
     Ok(axum::Json(LoginResponse::Tokens(pair)))
+}
+
+/// The account a name (or e-mail) and password prove, or `invalid_credentials` (the same
+/// answer, in about the same time, for unknown names, wrong passwords and deactivated
+/// accounts) and a counted failure. Upgrades a weaker password hash on the way.
+async fn authenticate(
+    state: &AppState,
+    meta: &Meta,
+    login: &str,
+    password: String,
+) -> Result<UserRow, ApiError> {
+    let lookup = login.to_string();
+    let user = state
+        .db
+        .read(move |conn| users::by_login(conn, &lookup))
+        .await?;
+    refuse_if_locked(state, meta, &lock_target(user.as_ref(), login), login)?;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let password_ok = state.passwords.verify(hash, password.clone()).await?;
+    let user = match user {
+        Some(user) if password_ok && user.active => user,
+        other => {
+            let kind = EventKind::LoginFailed;
+            sign_in_failed(state, meta, other.as_ref(), login, kind).await?;
+            return Err(ApiError::InvalidCredentials);
+        }
+    };
+    if password::needs_rehash(&user.password_hash) {
+        let hash = state.passwords.hash(password).await?;
+        let (id, now) = (user.id, state.clock.now());
+        state
+            .db
+            .write(move |tx| users::set_password_hash(tx, id, &hash, now))
+            .await?;
+    }
+    Ok(user)
 }
 
 /// Second sign-in step for accounts with TOTP: a current code or an unused recovery code.
@@ -382,42 +377,13 @@ pub async fn login_totp(
     v.text("code", &body.code, 64);
     v.finish()?;
     state.enforce(Class::Login, &meta, None)?;
-    let now = state.clock.now();
-    let ticket =
-        tokens::verify_mfa(&state.keys(), body.mfa_token.trim(), now).map_err(|err| match err {
-            ApiError::TokenExpired => ApiError::MfaTokenExpired,
-            _ => ApiError::MfaTokenInvalid,
-        })?;
-    let user_id = ticket.user_id;
-    // A spent token is refused before any code is looked at (and spent).
-    let jti = ticket.jti.clone();
-    if state.db.read(move |c| sessions::is_spent(c, &jti)).await? {
-        return Err(ApiError::MfaTokenRevoked);
-    }
-    let user = state
-        .db
-        .read(move |c| users::by_id(c, user_id))
-        .await
-        .map_err(|_| ApiError::MfaTokenInvalid)?;
-    if !user.active || !user.totp_enabled {
-        return Err(ApiError::MfaTokenRevoked);
-    }
-    refuse_if_locked(
-        &state,
-        &meta,
-        &lockout::Target::Account(user.id),
-        &user.username,
-    )?;
+    let (ticket, user) = mfa_ticket_holder(&state, body.mfa_token.trim()).await?;
+    let target = lockout::Target::Account(user.id);
+    refuse_if_locked(&state, &meta, &target, &user.username)?;
     refuse_admin_from_elsewhere(&state, &meta, &user)?;
     if !second_factor_ok(&state, &user, &body.code).await? {
-        sign_in_failed(
-            &state,
-            &meta,
-            Some(&user),
-            &user.username,
-            EventKind::MfaFailed,
-        )
-        .await?;
+        let kind = EventKind::MfaFailed;
+        sign_in_failed(&state, &meta, Some(&user), &user.username, kind).await?;
         return Err(ApiError::InvalidMfaCode);
     }
     // One token, one session: spent now, so a copy of it (or a second code) opens nothing.
@@ -431,6 +397,32 @@ pub async fn login_totp(
     Ok(axum::Json(
         sign_in(&state, &meta, &headers, &user, true).await?,
     ))
+}
+
+/// The valid, unspent mfa token's ticket and the account it continues (still active, with
+/// two-factor sign-in on). A spent token is refused before any code is looked at (or spent).
+async fn mfa_ticket_holder(
+    state: &AppState,
+    token: &str,
+) -> Result<(tokens::MfaTicket, UserRow), ApiError> {
+    let ticket =
+        tokens::verify_mfa(&state.keys(), token, state.clock.now()).map_err(|e| match e {
+            ApiError::TokenExpired => ApiError::MfaTokenExpired,
+            _ => ApiError::MfaTokenInvalid,
+        })?;
+    let (jti, user_id) = (ticket.jti.clone(), ticket.user_id);
+    if state.db.read(move |c| sessions::is_spent(c, &jti)).await? {
+        return Err(ApiError::MfaTokenRevoked);
+    }
+    let user = state
+        .db
+        .read(move |c| users::by_id(c, user_id))
+        .await
+        .map_err(|_| ApiError::MfaTokenInvalid)?;
+    if !user.active || !user.totp_enabled {
+        return Err(ApiError::MfaTokenRevoked);
+    }
+    Ok((ticket, user))
 }
 
 /// Checks a TOTP or recovery code and spends it, atomically: neither works twice.
@@ -484,42 +476,65 @@ pub async fn refresh(
         .db
         .write(move |tx| sessions::refresh(tx, &presented, &successor_hash, ip.as_deref(), now))
         .await?;
-    let (user_id, session_id, mfa) = match outcome {
+    let (user_id, session_id, mfa) = rotated(&state, &meta, outcome)?;
+    // The role comes from the database, not the old token: a demotion applies at refresh.
+    let user = state.db.read(move |c| users::by_id(c, user_id)).await?;
+    Ok(axum::Json(token_pair(
+        &state,
+        &user,
+        &session_id,
+        mfa,
+        successor,
+    )?))
+}
+
+/// The session a refresh rotated, or why there is none. A spent token presented again ends
+/// its whole session (it was stolen or replayed): a `refresh_token_reuse` security event.
+fn rotated(
+    state: &AppState,
+    meta: &Meta,
+    outcome: sessions::Refresh,
+) -> Result<(i64, String, bool), ApiError> {
+    match outcome {
         sessions::Refresh::Rotated {
             user_id,
             session_id,
             mfa,
-        } => (user_id, session_id, mfa),
+        } => Ok((user_id, session_id, mfa)),
         sessions::Refresh::Reused {
             user_id,
             session_id,
         } => {
             state.revocations.sessions_revoked([session_id.clone()]);
-            event(
-                &state,
-                &meta,
-                EventKind::RefreshTokenReuse,
-                None,
-                format!("user {user_id}: session {session_id} revoked"),
-            );
-            return Err(ApiError::RefreshTokenRevoked);
+            let detail = format!("user {user_id}: session {session_id} revoked");
+            event(state, meta, EventKind::RefreshTokenReuse, None, detail);
+            Err(ApiError::RefreshTokenRevoked)
         }
-        sessions::Refresh::Unknown => return Err(ApiError::RefreshTokenInvalid),
-        sessions::Refresh::Revoked => return Err(ApiError::RefreshTokenRevoked),
-        sessions::Refresh::Expired => return Err(ApiError::RefreshTokenExpired),
-    };
-    // The role comes from the database, not the old token: a demotion applies at refresh.
-    let user = state.db.read(move |c| users::by_id(c, user_id)).await?;
+        sessions::Refresh::Unknown => Err(ApiError::RefreshTokenInvalid),
+        sessions::Refresh::Revoked => Err(ApiError::RefreshTokenRevoked),
+        sessions::Refresh::Expired => Err(ApiError::RefreshTokenExpired),
+    }
+}
+
+/// A new access token for `user`'s session, with the refresh token that goes with it.
+fn token_pair(
+    state: &AppState,
+    user: &UserRow,
+    session_id: &str,
+    mfa: bool,
+    refresh_token: String,
+) -> Result<TokenPair, ApiError> {
     let access_ttl = state.config.auth.access_ttl.as_secs();
-    let mut claims = tokens::Claims::new(user.id, user.role, &session_id, now, access_ttl);
+    let now = state.clock.now();
+    let mut claims = tokens::Claims::new(user.id, user.role, session_id, now, access_ttl);
     claims.mfa = mfa;
-    Ok(axum::Json(TokenPair {
+    Ok(TokenPair {
         kind: TokenPairType::Tokens,
         access_token: tokens::sign(&state.keys(), &claims)?,
-        refresh_token: successor,
+        refresh_token,
         token_type: "Bearer".into(),
         expires_in: access_ttl,
-    }))
+    })
 }
 
 /// Sign out. With a valid access token: that token and its session stop working at once (also

@@ -60,6 +60,24 @@ pub async fn upload(
             "Send the file as multipart/form-data in a field named `file`".into(),
         )
     })?;
+    let bytes = the_file(&mut form).await?;
+    let dir = media::media_dir(&state.config.storage.data_dir);
+    let stored = state
+        .content()
+        .store_image(&meta.actor(user), user, dir, bytes)
+        .await?;
+    let url = format!("/media/{}.{}", stored.sha256, stored.extension);
+    let body = Uploaded {
+        url: url.clone(),
+        sha256: stored.sha256,
+        content_type: stored.content_type,
+        size: stored.size,
+    };
+    Ok((StatusCode::CREATED, [(LOCATION, url)], axum::Json(body)).into_response())
+}
+
+/// The one field `file` of the form, at most `media::MAX_BYTES` long.
+async fn the_file(form: &mut Multipart) -> Result<Vec<u8>, ApiError> {
     let mut file: Option<Vec<u8>> = None;
     while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
         if field.name() != Some("file") {
@@ -80,20 +98,7 @@ pub async fn upload(
         }
         file = Some(bytes);
     }
-    let bytes = file.ok_or_else(|| ApiError::field("file", "This field is required"))?;
-    let dir = media::media_dir(&state.config.storage.data_dir);
-    let stored = state
-        .content()
-        .store_image(&meta.actor(user), user, dir, bytes)
-        .await?;
-    let url = format!("/media/{}.{}", stored.sha256, stored.extension);
-    let body = Uploaded {
-        url: url.clone(),
-        sha256: stored.sha256,
-        content_type: stored.content_type,
-        size: stored.size,
-    };
-    Ok((StatusCode::CREATED, [(LOCATION, url)], axum::Json(body)).into_response())
+    file.ok_or_else(|| ApiError::field("file", "This field is required"))
 }
 
 fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {

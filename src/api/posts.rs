@@ -111,6 +111,24 @@ pub async fn list(
     caller: Caller,
     params: ListParams,
 ) -> Result<axum::Json<Paginated<PostSummary>>, ApiError> {
+    let Some(filter) = list_filter(&params, &caller, state.clock.now())? else {
+        // Words of only punctuation: nothing can match.
+        return Ok(axum::Json(params.respond(Vec::new(), 0)));
+    };
+    let (results, total) = state
+        .db
+        .read(move |conn| posts::list(conn, &filter))
+        .await?;
+    Ok(axum::Json(params.respond(results, total)))
+}
+
+/// The filter a list's parameters ask for, limited to what the caller may see; None when the
+/// search can match nothing.
+fn list_filter(
+    params: &ListParams,
+    caller: &Caller,
+    now: i64,
+) -> Result<Option<ListFilter>, ApiError> {
     let status = match params.get("status") {
         None => None,
         Some(text) => Some(PostStatus::parse(text).ok_or_else(|| {
@@ -130,12 +148,11 @@ pub async fn list(
         None => None,
         Some(q) => match posts::fts_expression(q) {
             Some(expr) => Some(expr),
-            // Only punctuation: nothing can match.
-            None => return Ok(axum::Json(params.respond(Vec::new(), 0))),
+            None => return Ok(None),
         },
     };
-    let filter = ListFilter {
-        scope: scope_for(&caller, status),
+    Ok(Some(ListFilter {
+        scope: scope_for(caller, status),
         category: params.get("category").map(str::to_string),
         tag: params.get("tag").map(str::to_string),
         author: params.get("author").map(str::to_string),
@@ -143,13 +160,8 @@ pub async fn list(
         ordering,
         limit: params.limit(),
         offset: params.offset(),
-        now: state.clock.now(),
-    };
-    let (results, total) = state
-        .db
-        .read(move |conn| posts::list(conn, &filter))
-        .await?;
-    Ok(axum::Json(params.respond(results, total)))
+        now,
+    }))
 }
 
 /// Read one post. Drafts and scheduled posts answer 404 to anyone but their author and editors.
