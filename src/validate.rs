@@ -63,8 +63,7 @@ impl Validator {
         }
     }
 
-    /// A username: 3–150 characters of letters, digits, `.`, `_` and `-`.
-    /// Usernames are ASCII letters, digits, `.`, `_` and `-`, starting with a letter or
+    /// A username: 3–150 ASCII letters, digits, `.`, `_` and `-`, starting with a letter or
     /// digit: the audit trail and the reserved names rely on a name meaning one thing, and
     /// look-alikes from other scripts (Cyrillic `а` for `a`) or compatibility forms
     /// (fullwidth `ｃｏｎｓｏｌｅ`) would let one account pass for another. Display names
