@@ -135,12 +135,13 @@ fn overview(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let health = &status.health;
     let overall = health.status.as_str();
     let mut lines = vec![Line::from(vec![
-        Span::raw("Overall  "),
+        Span::raw("Overall     "),
         Span::styled(overall, style(app, status_color(overall))),
     ])];
     for (name, state) in health.check_statuses() {
         lines.push(Line::from(vec![
-            Span::raw(format!("{name:<9}")),
+            // Wide enough for the longest name (`replication`) and a space.
+            Span::raw(format!("{name:<12}")),
             Span::styled(state.to_string(), style(app, status_color(state))),
         ]));
     }
@@ -149,12 +150,6 @@ fn overview(frame: &mut Frame<'_>, area: Rect, app: &App) {
         left,
     );
 
-    let [numbers, alerts_area, spark] = Layout::vertical([
-        Constraint::Length(10),
-        Constraint::Min(3),
-        Constraint::Length(5),
-    ])
-    .areas(right);
     let traffic = &status.traffic;
     let last_backup = status
         .last_backup
@@ -166,7 +161,7 @@ fn overview(frame: &mut Frame<'_>, area: Rect, app: &App) {
         .tls_expires_in_days()
         .map_or("TLS off".to_string(), |d| format!("{d} days left"));
     let pool = status.pool;
-    let info = vec![
+    let mut info = vec![
         Line::from(format!("Version      {}", status.version)),
         Line::from(format!(
             "Uptime       {}",
@@ -194,6 +189,20 @@ fn overview(frame: &mut Frame<'_>, area: Rect, app: &App) {
             status.bans, status.webhooks_failed
         )),
     ];
+    // Only with replication on: how far the copy is behind is the one number its operator
+    // watches (a replica serves reads that old; a primary could lose that much).
+    if let Some((mode, lag)) = health.replication_lag() {
+        let lag = lag.map_or("not measured yet".to_string(), |s| {
+            format!("{s:.1} s behind")
+        });
+        info.push(Line::from(format!("Replication  {mode}, {lag}")));
+    }
+    let [numbers, alerts_area, spark] = Layout::vertical([
+        Constraint::Length(info.len() as u16 + 2),
+        Constraint::Min(3),
+        Constraint::Length(5),
+    ])
+    .areas(right);
     frame.render_widget(
         Paragraph::new(info).block(Block::default().borders(Borders::ALL).title(" Server ")),
         numbers,
@@ -706,6 +715,30 @@ mod tests {
             typed: "blogd-2027".into(),
         });
         insta::assert_snapshot!("restore_prompt", render(&app, 80, 24));
+    }
+
+    #[test]
+    fn overview_shows_replication_lag_only_when_replication_is_on() {
+        let mut app = fixture();
+        assert!(!render(&app, 80, 24).contains("Replication"));
+        let mut status = (**app.status.as_ref().unwrap()).clone();
+        status.health.checks.insert(
+            "replication".into(),
+            json!({"status": "degraded", "mode": "replica", "lag_seconds": 42.5}),
+        );
+        app.apply(Update::Status(Box::new(status.clone())));
+        let screen = render(&app, 80, 24);
+        assert!(
+            screen.contains("Replication  replica, 42.5 s behind"),
+            "{screen}"
+        );
+        assert!(screen.contains("replication degraded"), "{screen}");
+        status.health.checks.insert(
+            "replication".into(),
+            json!({"status": "degraded", "mode": "litestream", "lag_seconds": null}),
+        );
+        app.apply(Update::Status(Box::new(status)));
+        assert!(render(&app, 80, 24).contains("Replication  litestream, not measured yet"));
     }
 
     #[test]

@@ -44,6 +44,16 @@ impl HealthReport {
         self.checks.get("tls")?["expires_in_days"].as_i64()
     }
 
+    /// Replication's mode and lag in seconds (`None` inside while unmeasured); `None` when
+    /// replication is off.
+    pub fn replication_lag(&self) -> Option<(&str, Option<f64>)> {
+        let check = self.checks.get("replication")?;
+        Some((
+            check["mode"].as_str().unwrap_or("?"),
+            check["lag_seconds"].as_f64(),
+        ))
+    }
+
     /// `1d 2h`: how long the server has run.
     pub fn uptime_human(&self) -> Option<&str> {
         self.checks.get("uptime")?["human"].as_str()
