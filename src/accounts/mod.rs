@@ -179,25 +179,8 @@ impl Accounts<'_> {
             .map_err(Error::missing(user_named(username)))?;
         policy::check_password(&password, &user.username, &user.email)
             .map_err(|why| Error::field("password", why))?;
-        let hash = self.passwords.hash(password).await?;
-        let now = self.clock.now();
-        let actor = actor.clone();
-        let ended = self
-            .db
-            .write(move |tx| {
-                users::set_password_hash(tx, user.id, &hash, now)?;
-                let ended = sessions::revoke_all_for_user(tx, user.id, None, now)?;
-                actor.record(
-                    tx,
-                    "user.password_reset",
-                    Some(&target(&user.username)),
-                    now,
-                )?;
-                Ok(ended)
-            })
-            .await?;
-        self.revocations.sessions_revoked(ended);
-        Ok(())
+        self.store_password(actor, &user, password, None, "user.password_reset")
+            .await
     }
 
     /// Changes one's own password, proving the current one: every other session ends.
@@ -227,20 +210,57 @@ impl Accounts<'_> {
                 "The current password is wrong",
             ));
         }
-        let hash = self.passwords.hash(new).await?;
+        self.store_password(
+            actor,
+            &user,
+            new,
+            Some(keep_session),
+            "auth.password_change",
+        )
+        .await
+    }
+
+    /// Hashes and stores a new password; every session but `keep` ends.
+    async fn store_password(
+        &self,
+        actor: &Actor,
+        user: &UserRow,
+        password: String,
+        keep: Option<&str>,
+        action: &'static str,
+    ) -> Result<(), Error> {
+        let hash = self.passwords.hash(password).await?;
+        self.change_factors(actor, user, keep, action, move |tx, id, now| {
+            users::set_password_hash(tx, id, &hash, now)
+        })
+        .await
+    }
+
+    /// Changes how the account signs in (`change`), ends every session but `keep` and records
+    /// `action`, in one transaction: a session opened under the old factors never outlives
+    /// the change, and the change is never recorded without the sessions ending.
+    async fn change_factors<F>(
+        &self,
+        actor: &Actor,
+        user: &UserRow,
+        keep: Option<&str>,
+        action: &'static str,
+        change: F,
+    ) -> Result<(), Error>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>, i64, i64) -> Result<(), crate::db::StoreError>
+            + Send
+            + 'static,
+    {
         let now = self.clock.now();
-        let (actor, keep) = (actor.clone(), keep_session.to_string());
+        let (actor, keep) = (actor.clone(), keep.map(str::to_string));
+        let (id, name) = (user.id, user.username.clone());
         let ended = self
             .db
             .write(move |tx| {
-                users::set_password_hash(tx, id, &hash, now)?;
-                let ended = sessions::revoke_all_for_user(tx, id, Some(&keep), now)?;
-                actor.record(
-                    tx,
-                    "auth.password_change",
-                    Some(&target(&user.username)),
-                    now,
-                )?;
+                change(tx, id, now)?;
+                let ended = sessions::revoke_all_for_user(tx, id, keep.as_deref(), now)?;
+                actor.record(tx, action, Some(&target(&name)), now)?;
                 Ok(ended)
             })
             .await?;

@@ -3,7 +3,7 @@
 
 use super::Accounts;
 use crate::auth::totp;
-use crate::db::{sessions, users};
+use crate::db::users;
 use crate::domain::Error;
 use crate::security::audit::Actor;
 
@@ -38,22 +38,14 @@ impl Accounts<'_> {
         let step = totp::verify(&secret, code, now, None).ok_or(Error::InvalidCode)?;
         let codes = totp::new_recovery_codes();
         let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_hash(c)).collect();
-        let (actor, keep) = (actor.clone(), keep.to_string());
-        let ended = self
-            .db
-            .write(move |tx| {
-                users::enable_totp(tx, id, step, &hashes, now)?;
-                let ended = sessions::revoke_all_for_user(tx, id, Some(&keep), now)?;
-                actor.record(
-                    tx,
-                    "auth.totp_enable",
-                    Some(&super::target(&user.username)),
-                    now,
-                )?;
-                Ok(ended)
-            })
-            .await?;
-        self.revocations.sessions_revoked(ended);
+        self.change_factors(
+            actor,
+            &user,
+            Some(keep),
+            "auth.totp_enable",
+            move |tx, id, _| users::enable_totp(tx, id, step, &hashes, now),
+        )
+        .await?;
         Ok(codes)
     }
 
@@ -67,23 +59,9 @@ impl Accounts<'_> {
         let id = actor.user_id().ok_or(Error::Forbidden)?;
         let user = self.db.read(move |c| users::by_id(c, id)).await?;
         self.check_password(&user, password).await?;
-        let now = self.clock.now();
-        let (actor, keep) = (actor.clone(), keep.map(str::to_string));
-        let ended = self
-            .db
-            .write(move |tx| {
-                users::disable_totp(tx, id, now)?;
-                let ended = sessions::revoke_all_for_user(tx, id, keep.as_deref(), now)?;
-                actor.record(
-                    tx,
-                    "auth.totp_disable",
-                    Some(&super::target(&user.username)),
-                    now,
-                )?;
-                Ok(ended)
-            })
-            .await?;
-        self.revocations.sessions_revoked(ended);
-        Ok(())
+        self.change_factors(actor, &user, keep, "auth.totp_disable", |tx, id, now| {
+            users::disable_totp(tx, id, now)
+        })
+        .await
     }
 }
