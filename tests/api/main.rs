@@ -2,6 +2,7 @@
 //! driven over HTTP with reqwest. One test binary (modules below) keeps link time down.
 
 mod common;
+mod spawn;
 
 mod accounts;
 mod acme;
@@ -25,7 +26,6 @@ mod privacy;
 mod publication;
 mod replication;
 mod seo;
-
 mod taxonomy;
 mod throttle;
 mod tls;
