@@ -146,18 +146,36 @@ async fn logout_with_a_refresh_token_ends_that_session_too_but_only_the_callers(
         server.get("/api/v1/auth/me", Some(&a2)).await.code(),
         "token_revoked"
     );
-    // Alice cannot end Bob's session by presenting his refresh token.
+    // Alice cannot end Bob's session by presenting his refresh token: her own session ends
+    // (what she asked for), his token is ignored.
     let (a3, _) = server.login_pair(&alice).await;
-    server
+    let out = server
         .post(
             "/api/v1/auth/logout",
             Some(&a3),
             json!({"refresh_token": b1_refresh}),
         )
         .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.body);
     assert_eq!(
-        server.get("/api/v1/auth/me", Some(&b1)).await.status,
-        StatusCode::OK
+        server.get("/api/v1/auth/me", Some(&a3)).await.code(),
+        "token_revoked"
+    );
+    let bob_now = server.get("/api/v1/auth/me", Some(&b1)).await;
+    assert_eq!(bob_now.status, StatusCode::OK, "{}", bob_now.body);
+    assert_eq!(bob_now.body["username"], bob.as_str());
+    let refreshed = server
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": b1_refresh}),
+        )
+        .await;
+    assert_eq!(
+        refreshed.status,
+        StatusCode::OK,
+        "his session goes on: {}",
+        refreshed.body
     );
 }
 

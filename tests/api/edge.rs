@@ -514,6 +514,8 @@ async fn probes_and_traversal_are_answered_plainly_and_reported() {
         .unwrap();
     assert!(traversal >= 1, "traversal attempts are security events");
 
+    // A scanner's user agent is answered normally, and reported as such (probes above were
+    // reported too: this one is told apart by its detail).
     let scanner = server
         .client
         .get(server.url("/api/v1/posts"))
@@ -522,6 +524,16 @@ async fn probes_and_traversal_are_answered_plainly_and_reported() {
         .await
         .unwrap();
     assert_eq!(scanner.status(), StatusCode::OK);
+    let (ip, _, detail) = server
+        .wait_for_event_where("suspicious_request", |(_, _, detail)| {
+            detail.contains("sqlmap")
+        })
+        .await;
+    assert_eq!(ip.as_deref(), Some("127.0.0.1"));
+    assert!(
+        detail.contains("scanner user agent") && detail.contains("/api/v1/posts"),
+        "{detail}"
+    );
 }
 
 fn png() -> Vec<u8> {

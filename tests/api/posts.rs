@@ -3,7 +3,7 @@
 
 use blogd::auth::Role;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::common::{TestServer, slugs};
 
@@ -525,19 +525,27 @@ async fn markdown_is_sanitized_and_plain_text_comes_back_verbatim() {
     for bad in ["<script", "onerror", "onclick", "javascript:"] {
         assert!(!html.contains(bad), "{bad} in {html}");
     }
-    // The raw JSON escapes nothing into HTML and stays valid JSON.
-    let raw = server
-        .client
-        .get(server.url(&format!("/api/v1/posts/{}", post["slug"].as_str().unwrap())))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        raw.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/json")
-    );
+    // Read back as anyone reads it (fresh, then from the response cache): JSON that parses,
+    // with the plain text exactly as written (nothing escaped into HTML entities) and the
+    // same sanitized HTML.
+    let url = server.url(&format!("/api/v1/posts/{}", post["slug"].as_str().unwrap()));
+    for read in ["fresh", "cached"] {
+        let raw = server.client.get(&url).send().await.unwrap();
+        assert_eq!(raw.status(), StatusCode::OK, "{read}");
+        assert!(
+            raw.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{read}"
+        );
+        let text = raw.text().await.unwrap();
+        let parsed: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{read}: not JSON ({e}): {text}"));
+        assert_eq!(parsed["title"], title, "{read}");
+        assert_eq!(parsed["content"], content, "{read}");
+        assert_eq!(parsed["content_html"], post["content_html"], "{read}");
+    }
 }
 
 #[tokio::test]
