@@ -5,7 +5,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -282,7 +281,7 @@ async fn a_channel_down_for_an_hour_neither_blocks_requests_nor_piles_up() {
             // Answered while the delivery hangs. The deadline only keeps a regression from
             // hanging the suite; it is no speed figure (those live in bench/).
             let reply =
-                tokio::time::timeout(Duration::from_secs(20), server.get("/api/v1/posts", None))
+                tokio::time::timeout(crate::common::PATIENCE, server.get("/api/v1/posts", None))
                     .await
                     .expect("a request waited for the hung channel");
             assert_eq!(reply.status, 200);

@@ -246,10 +246,11 @@ async fn one_address_cannot_hold_every_connection() {
             let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ");
             held.push(s);
         }
-        // The share is full: the hog's next socket is closed at once.
+        // The share is full: the hog's next socket is closed at once. (Half the header
+        // timeout to see it: a server that held it instead would keep it a whole minute.)
         let mut extra = TcpStream::connect(("127.0.0.1", port)).unwrap();
         extra
-            .set_read_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
         let mut buf = [0u8; 16];
         let read = extra.read(&mut buf);
@@ -259,10 +260,11 @@ async fn one_address_cannot_hold_every_connection() {
     .unwrap();
     let refused = matches!(extra, Ok(0) | Err(std::io::ErrorKind::ConnectionReset));
     assert!(refused, "an over-share connection is closed: {extra:?}");
-    // Somebody else (another loopback address) is served at once, not after the timeout.
+    // Somebody else (another loopback address) is served at once, not after the (minute of)
+    // header timeout.
     let other = reqwest::Client::builder()
         .local_address(Some("127.0.0.2".parse().unwrap()))
-        .timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
     let reply = other.get(server.url("/healthz")).send().await;

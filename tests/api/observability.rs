@@ -1,7 +1,6 @@
 //! Health, metrics, analytics and the revalidation webhook.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use blogd::auth::Role;
 use blogd::ops::health::FixedDisk;
@@ -607,7 +606,7 @@ async fn sigterm_with_ten_thousand_queued_views_loses_none() {
     let base = server.base.clone();
     // Hold the write lock so the views pile up in the queue.
     let blocker = rusqlite::Connection::open(data.join("blogd.db")).unwrap();
-    blocker.busy_timeout(Duration::from_secs(5)).unwrap();
+    blocker.busy_timeout(crate::common::PATIENCE).unwrap();
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
 
     let client = reqwest::Client::new();
