@@ -25,8 +25,7 @@ fn serve_refused(dir: &Path, env: &[(&str, &str)]) -> std::process::Output {
     run_to_end(command, None)
 }
 
-/// A data directory that does not exist yet, inside a fresh temporary one (which also holds
-/// the configuration file the commands are given).
+/// A data directory that does not exist yet, inside a fresh temporary one.
 fn data_dir() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

@@ -15,20 +15,35 @@ use crate::common::PATIENCE;
 /// file, so neither the caller's shell nor an installed `/etc/blogd/blogd.toml` changes what
 /// is tested.
 pub fn blogd_command(dir: &Path) -> Command {
-    // Beside the data directory, not in it: a first start must find no directory there.
-    let config = dir.with_extension("blogd-test.toml");
-    if !config.exists() {
-        std::fs::write(&config, "# tests: defaults only\n").unwrap();
-    }
     let mut command = Command::new(env!("CARGO_BIN_EXE_blogd"));
     command
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .arg("--config")
-        .arg(&config)
+        .arg(defaults_only())
         .arg("--data-dir")
         .arg(dir);
     command
+}
+
+/// The empty configuration file every run is given: one file in the temporary directory,
+/// shared by every test (and every test process of this user: it is written whole, by a
+/// rename), never inside a data directory (a first start must find none there) nor beside
+/// one (it would outlive the test's temporary directory).
+fn defaults_only() -> &'static Path {
+    static FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        const TEXT: &str = "# blogd tests: defaults only\n";
+        // SAFETY: geteuid has no preconditions.
+        let uid = unsafe { libc::geteuid() };
+        let path = std::env::temp_dir().join(format!("blogd-tests-defaults-{uid}.toml"));
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(TEXT) {
+            let mut file = tempfile::NamedTempFile::new_in(std::env::temp_dir()).unwrap();
+            file.write_all(TEXT.as_bytes()).unwrap();
+            file.persist(&path).unwrap();
+        }
+        path
+    })
 }
 
 /// A child that is killed (and reaped) when dropped: a failed assertion never leaves it
