@@ -1,41 +1,57 @@
 //! ACME for real, against Debian's `pebble` test CA on loopback. Skipped (with a notice) when
 //! pebble is not installed, unless CI_REQUIRE_PEBBLE is set (CI sets it).
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::collections::HashSet;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 
-use crate::common::TestServer;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::common::{Reaped, TestServer, eventually_some};
 
 struct Pebble {
-    child: Child,
+    _child: Reaped,
     dir: tempfile::TempDir,
     acme_port: u16,
     mgmt_port: u16,
     ca_pem: String,
 }
 
-impl Drop for Pebble {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The TCP ports process `pid` listens on (from /proc: its sockets, then the IPv4 table).
+fn listening_ports(pid: u32) -> Vec<u16> {
+    let inodes: HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| {
+            fds.flatten()
+                .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+                .filter_map(|link| {
+                    let link = link.to_string_lossy().into_owned();
+                    Some(
+                        link.strip_prefix("socket:[")?
+                            .strip_suffix(']')?
+                            .to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // local address, state (0A: LISTEN), inode
+            let (local, state, inode) = (fields.get(1)?, fields.get(3)?, fields.get(9)?);
+            (*state == "0A" && inodes.contains(*inode))
+                .then(|| u16::from_str_radix(local.rsplit(':').next()?, 16).ok())?
+        })
+        .collect()
 }
 
-/// Starts pebble with a certificate of ours for its HTTPS listener.
-fn start_pebble() -> Option<Pebble> {
+/// Starts pebble with a certificate of ours for its HTTPS listeners, on ports it picks
+/// itself (read back from /proc), so no other program can take them in between.
+async fn start_pebble() -> Option<Pebble> {
     if Command::new("pebble").arg("-version").output().is_err() {
         if std::env::var_os("CI_REQUIRE_PEBBLE").is_some() {
             panic!("pebble is required (apt-get install pebble)");
@@ -57,46 +73,72 @@ fn start_pebble() -> Option<Pebble> {
         .unwrap();
     std::fs::write(dir.path().join("cert.pem"), leaf.pem()).unwrap();
     std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).unwrap();
-    let (acme_port, mgmt_port) = (free_port(), free_port());
     let config = serde_json::json!({"pebble": {
-        "listenAddress": format!("127.0.0.1:{acme_port}"),
-        "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
+        "listenAddress": "127.0.0.1:0",
+        "managementListenAddress": "127.0.0.1:0",
         "certificate": dir.path().join("cert.pem"),
         "privateKey": dir.path().join("key.pem"),
-        "httpPort": free_port(), "tlsPort": free_port(),
+        // Where its validation authority would connect to: never, with PEBBLE_VA_ALWAYS_VALID.
+        "httpPort": 5002, "tlsPort": 5001,
         "ocspResponderURL": "", "externalAccountBindingRequired": false
     }});
     std::fs::write(dir.path().join("pebble.json"), config.to_string()).unwrap();
-    let mut child = Command::new("pebble")
-        .arg("-config")
-        .arg(dir.path().join("pebble.json"))
-        .env("PEBBLE_VA_ALWAYS_VALID", "1")
-        .env("PEBBLE_VA_NOSLEEP", "1")
-        .env("PEBBLE_WFE_NONCEREJECT", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
+    let mut child = Reaped(
+        Command::new("pebble")
+            .arg("-config")
+            .arg(dir.path().join("pebble.json"))
+            .env("PEBBLE_VA_ALWAYS_VALID", "1")
+            .env("PEBBLE_VA_NOSLEEP", "1")
+            .env("PEBBLE_WFE_NONCEREJECT", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = child.0.id();
+    let ports = eventually_some("pebble listening on its two ports", async || {
+        assert!(
+            child.0.try_wait().unwrap().is_none(),
+            "pebble exited at start"
+        );
+        let ports = listening_ports(pid);
+        (ports.len() == 2).then_some(ports)
+    })
+    .await;
+    // The ACME directory is on one of them, the management interface on the other.
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes()).unwrap())
+        .build()
         .unwrap();
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", acme_port)).is_ok() {
-            return Some(Pebble {
-                child,
-                dir,
-                acme_port,
-                mgmt_port,
-                ca_pem: ca.pem(),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("pebble did not start");
+    let directory = client
+        .get(format!("https://127.0.0.1:{}/dir", ports[0]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (acme_port, mgmt_port) = if directory.contains("newNonce") {
+        (ports[0], ports[1])
+    } else {
+        (ports[1], ports[0])
+    };
+    Some(Pebble {
+        _child: child,
+        dir,
+        acme_port,
+        mgmt_port,
+        ca_pem: ca.pem(),
+    })
 }
 
 #[tokio::test]
 async fn acme_gets_a_certificate_from_pebble_and_serves_it() {
-    let Some(pebble) = start_pebble() else { return };
+    let Some(pebble) = start_pebble().await else {
+        return;
+    };
     let ca_path = pebble.dir.path().join("ca.pem");
     std::fs::write(&ca_path, &pebble.ca_pem).unwrap();
     let directory = format!("https://127.0.0.1:{}/dir", pebble.acme_port);
@@ -111,13 +153,10 @@ async fn acme_gets_a_certificate_from_pebble_and_serves_it() {
     // The server runs its ACME job from the start, like a production one; until the CA
     // answers, the local certificate stands in.
     let tls = server.state.tls.clone().unwrap();
-    for _ in 0..300 {
-        if tls.serving_acme() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(tls.serving_acme(), "an ACME certificate is served");
+    eventually_some("an ACME certificate served", async || {
+        tls.serving_acme().then_some(())
+    })
+    .await;
     let acme_dir = server.dir.path().join("acme");
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(acme_dir.join("key.pem"))

@@ -9,7 +9,9 @@ use blogd::auth::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::TestServer;
+use crate::common::{
+    PATIENCE, TestServer, blogd_command, blogd_run_blocking, eventually, finish, run_to_end,
+};
 
 async fn backup(server: &TestServer) -> blogd::ops::backup::BackupInfo {
     let state = server.state.clone();
@@ -53,10 +55,13 @@ async fn a_backup_under_concurrent_writes_is_consistent_and_complete() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let written = || acknowledged.lock().unwrap().len();
+    eventually("the writers busy", || written() > 10).await;
     let before: Vec<String> = acknowledged.lock().unwrap().clone();
     let info = backup(&server).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Writes go on after the backup too.
+    let after_backup = written();
+    eventually("writes after the backup", || written() > after_backup + 10).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for w in writers {
         w.await.unwrap();
@@ -107,7 +112,7 @@ async fn restore_round_trip_keeps_a_pre_restore_copy() {
         )
         .await;
     server.delete("/api/v1/posts/kept", Some(&token)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await; // backups are named by the second
+    server.state.clock.advance(1); // backups are named by the second
 
     let state = server.state.clone();
     let path = state.backups.locate(&saved.file);
@@ -377,23 +382,42 @@ async fn the_live_event_stream_follows_new_events() {
     let server = TestServer::start().await;
     let client = admin(&server).await;
     let follower = client.clone();
-    let got = tokio::spawn(async move {
-        let mut kinds = Vec::new();
-        let _ = tokio::time::timeout(
-            Duration::from_secs(5),
-            follower.follow("/v1/events/stream", |event: Value| {
-                kinds.push(event["kind"].as_str().unwrap_or("").to_string());
-                kinds.len() < 2
-            }),
-        )
-        .await;
-        kinds
+    let following = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let got = tokio::spawn({
+        let following = following.clone();
+        async move {
+            let mut kinds = Vec::new();
+            // (The deadline only guards against a hang.)
+            let _ = tokio::time::timeout(
+                PATIENCE,
+                follower.follow("/v1/events/stream", |event: Value| {
+                    following.store(true, std::sync::atomic::Ordering::SeqCst);
+                    kinds.push(event["kind"].as_str().unwrap_or("").to_string());
+                    kinds.last().unwrap() != "login_failed"
+                }),
+            )
+            .await;
+            kinds
+        }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    server.get("/.env", None).await;
+    // Probes until the stream has one (it is following from then on), then a failed sign-in.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !following.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stream got nothing"
+        );
+        server.get("/.env", None).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     server.login("nobody", "wrong-password-guess").await;
     let kinds = got.await.unwrap();
-    assert_eq!(kinds, ["suspicious_request", "login_failed"]);
+    let (last, probes) = kinds.split_last().expect("events followed");
+    assert_eq!(last, "login_failed", "{kinds:?}");
+    assert!(
+        !probes.is_empty() && probes.iter().all(|k| k == "suspicious_request"),
+        "each new event, in order: {kinds:?}"
+    );
     let recent: Vec<Value> = client.get("/v1/events?limit=10").await.unwrap();
     assert!(recent.len() >= 2);
 }
@@ -461,7 +485,7 @@ fn as_user(socket: &std::path::Path, uid: u32, gid: u32, groups: &[u32]) -> Stri
             Ok(())
         });
     }
-    let out = command.output().unwrap();
+    let out = run_to_end(command, None);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -470,15 +494,8 @@ use std::os::unix::process::CommandExt;
 #[test]
 fn backup_and_restore_commands_work_on_the_files() {
     let dir = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_blogd");
-    let run = |args: &[&str]| {
-        std::process::Command::new(bin)
-            .args(args)
-            .arg("--data-dir")
-            .arg(dir.path())
-            .output()
-            .unwrap()
-    };
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| blogd_run_blocking(&data, args);
     assert!(
         run(&[
             "user",
@@ -529,7 +546,6 @@ fn backup_and_restore_commands_work_on_the_files() {
         .status
         .success()
     );
-    std::thread::sleep(Duration::from_secs(1));
     let refused = run(&["restore", &path]);
     assert!(
         !refused.status.success(),
@@ -560,15 +576,10 @@ fn backup_and_restore_commands_work_on_the_files() {
 fn blogd_audit_fails_what_is_wrong_and_passes_when_fixed() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let bin = env!("CARGO_BIN_EXE_blogd");
     let run = |args: &[&str]| {
-        std::process::Command::new(bin)
-            .args(args)
-            .arg("--data-dir")
-            .arg(&data)
-            .env("BLOGD_TLS_ENABLED", "false")
-            .output()
-            .unwrap()
+        let mut command = blogd_command(&data);
+        command.args(args).env("BLOGD_TLS_ENABLED", "false");
+        run_to_end(command, None)
     };
     assert!(
         run(&[
@@ -611,20 +622,11 @@ fn blogd_audit_fails_what_is_wrong_and_passes_when_fixed() {
 #[tokio::test]
 async fn blogd_audit_checks_a_live_server() {
     let server = TestServer::start().await;
-    let out = tokio::task::spawn_blocking({
-        let url = server.base.clone();
-        let data = server.dir.path().to_path_buf();
-        move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_blogd"))
-                .args(["audit", "--url", &url, "--data-dir"])
-                .arg(&data)
-                .env("BLOGD_TLS_ENABLED", "false")
-                .output()
-                .unwrap()
-        }
-    })
-    .await
-    .unwrap();
+    let mut command = blogd_command(server.dir.path());
+    command
+        .args(["audit", "--url", &server.base])
+        .env("BLOGD_TLS_ENABLED", "false");
+    let out = finish(command, None).await;
     let text = String::from_utf8_lossy(&out.stdout);
     for line in [
         "✓ header content-security-policy",
@@ -677,7 +679,7 @@ async fn encrypted_backups_need_the_identity_to_restore() {
     server
         .delete("/api/v1/posts/secret-plans", Some(&token))
         .await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    server.state.clock.advance(1); // backups are named by the second
     let state = server.state.clone();
     let p = path.clone();
     let without = tokio::task::spawn_blocking(move || {

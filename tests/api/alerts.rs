@@ -5,7 +5,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
@@ -14,7 +13,9 @@ use blogd::alerts::{self, Status};
 use blogd::ops::health::FixedDisk;
 use serde_json::{Value, json};
 
-use crate::common::TestServer;
+use crate::common::{
+    Reaped, SpawnedServer, TestServer, blogd_command, eventually, eventually_some, finish, sample,
+};
 
 /// The test process holds many servers at once: its memory is not one server's.
 const NO_MEMORY_RULE: (&str, &str) = ("BLOGD_ALERTS_RULES_MEMORY_HIGH_ENABLED", "false");
@@ -62,14 +63,6 @@ impl Receiver {
     }
 }
 
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn health_alerts(server: &TestServer) -> Value {
     server.get("/api/healthcheck", None).await.body["alerts"].clone()
 }
@@ -84,6 +77,14 @@ async fn a_full_disk_fires_shows_everywhere_without_a_channel_and_resolves() {
         health_alerts(&server).await,
         json!({"critical": 0, "warning": 0, "info": 0})
     );
+    // The gauge lives in the process-wide registry every test server shares, and an earlier
+    // test may have left it firing: start it from a known value (the disk rules take turns,
+    // so nobody else moves it meanwhile), and check what this server's alert changes.
+    metrics::gauge!("alerts_firing", "rule" => "disk_low", "severity" => "warning").set(0.0);
+    let disk_low = [("rule", "disk_low"), ("severity", "warning")];
+    let firing = async || sample(&server.text("/metrics").await, "alerts_firing", &disk_low);
+    let before = firing().await;
+    assert_eq!(before, 0.0);
 
     // 12 % free: below the warning's 20 %, above the critical 5 %.
     state.set_disk_probe(Arc::new(FixedDisk(0.12)));
@@ -97,16 +98,7 @@ async fn a_full_disk_fires_shows_everywhere_without_a_channel_and_resolves() {
         !health.body.to_string().contains("disk space free"),
         "the public health check has counts, not details"
     );
-    let metrics = server.text("/metrics").await;
-    assert!(
-        metrics.contains(r#"alerts_firing{rule="disk_low",severity="warning"} 1"#),
-        "{}",
-        metrics
-            .lines()
-            .filter(|l| l.starts_with("alerts_firing"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    assert_eq!(firing().await - before, 1.0, "the disk_low gauge went up");
     let view = state.alerts.view(&state.config.alerts);
     assert_eq!(view.active.len(), 1);
     assert_eq!(view.active[0].summary, "12.0% disk space free (below 20%)");
@@ -130,6 +122,7 @@ async fn a_full_disk_fires_shows_everywhere_without_a_channel_and_resolves() {
     state.clock.advance(61);
     alerts::watch::tick(state).await;
     assert_eq!(health_alerts(&server).await["warning"], 0);
+    assert_eq!(firing().await, before, "and down again");
     let recent = state.alerts.view(&state.config.alerts).recent;
     assert_eq!(recent[0].status, Status::Resolved);
     assert_eq!(recent[0].rule, "disk_low");
@@ -175,7 +168,21 @@ async fn a_receiver_that_fails_then_recovers_gets_each_alert_once_in_order() {
         receiver.got().len() >= 2
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Both recorded as delivered: the worker sends only what is pending, so nothing comes
+    // again.
+    let rows = eventually_some("the deliveries recorded", async || {
+        let rows = state
+            .db
+            .read(|c| blogd::db::outbox::list(c, None, 10))
+            .await
+            .unwrap();
+        (rows.len() == 2 && rows.iter().all(|d| d.status == "delivered")).then_some(rows)
+    })
+    .await;
+    assert!(
+        rows.iter().all(|d| d.channel == "alert_webhook"),
+        "{rows:?}"
+    );
     let got = receiver.got();
     let seen: Vec<(&str, &str)> = got
         .iter()
@@ -200,15 +207,6 @@ async fn a_receiver_that_fails_then_recovers_gets_each_alert_once_in_order() {
         got[0]["text"]
     );
     assert_eq!(got[0]["text"], got[0]["content"]);
-    let rows = state
-        .db
-        .read(|c| blogd::db::outbox::list(c, None, 10))
-        .await
-        .unwrap();
-    assert!(
-        rows.iter()
-            .all(|d| d.channel == "alert_webhook" && d.status == "delivered")
-    );
 }
 
 #[tokio::test]
@@ -283,7 +281,7 @@ async fn a_channel_down_for_an_hour_neither_blocks_requests_nor_piles_up() {
             // Answered while the delivery hangs. The deadline only keeps a regression from
             // hanging the suite; it is no speed figure (those live in bench/).
             let reply =
-                tokio::time::timeout(Duration::from_secs(20), server.get("/api/v1/posts", None))
+                tokio::time::timeout(crate::common::PATIENCE, server.get("/api/v1/posts", None))
                     .await
                     .expect("a request waited for the hung channel");
             assert_eq!(reply.status, 200);
@@ -333,34 +331,43 @@ async fn an_alert_arrives_by_email_over_starttls() {
     ] {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
     let inbox = dir.path().join("inbox");
     std::fs::create_dir(&inbox).unwrap();
-    let mut sink = std::process::Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/support/smtp_sink.py"
-        ))
-        .arg(port.to_string())
-        .arg(dir.path().join("chain.pem"))
-        .arg(dir.path().join("key.pem"))
-        .arg(&inbox)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
+    // The sink binds a port of its choosing and says which.
+    let mut sink = Reaped(
+        std::process::Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/support/smtp_sink.py"
+            ))
+            .arg(dir.path().join("chain.pem"))
+            .arg(dir.path().join("key.pem"))
+            .arg(&inbox)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let port = {
         use std::io::BufRead;
-        let mut line = String::new();
-        std::io::BufReader::new(sink.stdout.take().unwrap())
-            .read_line(&mut line)
+        let stdout = sink.0.stdout.take().unwrap();
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            std::io::BufReader::new(stdout)
+                .read_line(&mut line)
+                .unwrap();
+            line
+        });
+        let line = tokio::time::timeout(crate::common::PATIENCE, line)
+            .await
+            .expect("the SMTP sink starts")
             .unwrap();
-        assert_eq!(line.trim(), "ready");
-    }
+        line.trim()
+            .strip_prefix("ready ")
+            .unwrap_or_else(|| panic!("the SMTP sink said {line:?}"))
+            .to_string()
+    };
     let _turn = DISK_RULES.lock().await;
-    let port_text = port.to_string();
+    let port_text = port;
     let root_path = dir.path().join("root.pem").display().to_string();
     let server = TestServer::start_with(&[
         NO_MEMORY_RULE,
@@ -377,8 +384,7 @@ async fn an_alert_arrives_by_email_over_starttls() {
     let first = inbox.join("1.eml");
     let second = inbox.join("2.eml");
     eventually("two e-mails (critical and warning)", || second.exists()).await;
-    sink.kill().unwrap();
-    let _ = sink.wait();
+    drop(sink);
     let mail = std::fs::read_to_string(&first).unwrap();
     let (head, body) = mail.split_once("\r\n\r\n").unwrap();
     let header = |name: &str| {
@@ -490,27 +496,21 @@ async fn forged_page_view_signatures_and_old_keys_fire_their_warnings() {
 async fn blogd_alerts_test_sends_to_a_configured_channel_and_refuses_a_missing_one() {
     let (url, receiver) = Receiver::start(0).await;
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_path_buf();
-    let run = move |env: Vec<(&'static str, String)>| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_blogd"));
-        cmd.arg("--data-dir")
-            .arg(&data)
-            .args(["alerts", "test", "webhook"]);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().unwrap()
+    let data = dir.path().join("data");
+    // (Off the test's runtime: the receiver answers on it.)
+    let run = async |env: Vec<(&'static str, String)>| {
+        let mut command = blogd_command(&data);
+        command.args(["alerts", "test", "webhook"]).envs(env);
+        finish(command, None).await
     };
-    let missing = run(vec![]);
+    let missing = run(vec![]).await;
     assert!(!missing.status.success());
     assert!(
         String::from_utf8_lossy(&missing.stderr).contains("the webhook channel is not configured"),
         "{}",
         String::from_utf8_lossy(&missing.stderr)
     );
-    let sent = tokio::task::spawn_blocking(move || run(vec![("BLOGD_ALERTS_WEBHOOK_URL", url)]))
-        .await
-        .unwrap();
+    let sent = run(vec![("BLOGD_ALERTS_WEBHOOK_URL", url)]).await;
     assert!(
         sent.status.success(),
         "{}",
@@ -533,10 +533,13 @@ async fn blogd_alerts_test_sends_to_a_configured_channel_and_refuses_a_missing_o
 #[tokio::test]
 async fn a_short_smtp_password_is_accepted_and_never_shown() {
     let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
     let password = "hunter22";
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // A port nothing listens on: bound but not listening (so a connection is refused, and no
+    // other program can take it meanwhile).
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let port = closed.local_addr().unwrap().port().to_string();
-    drop(closed);
     let email = [
         ("BLOGD_ALERTS_EMAIL_SERVER", "127.0.0.1"),
         ("BLOGD_ALERTS_EMAIL_PORT", port.as_str()),
@@ -549,72 +552,36 @@ async fn a_short_smtp_password_is_accepted_and_never_shown() {
         ("BLOGD_LOG_LEVEL", "debug"),
     ];
     let with_email = |args: &[&str]| {
-        let mut command = crate::common::blogd_command(dir.path());
+        let mut command = blogd_command(&data);
         command.args(args).envs(email);
         command
     };
-    let mut child =
-        tokio::process::Command::from(with_email(&["serve", "--listen", "127.0.0.1:0"]))
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
-    let mut printed = String::new();
-    let listening = tokio::time::timeout(Duration::from_secs(60), async {
-        use tokio::io::AsyncBufReadExt;
-        loop {
-            let mut line = String::new();
-            if stdout.read_line(&mut line).await.unwrap() == 0 {
-                return false;
-            }
-            printed.push_str(&line);
-            if line.starts_with("blogd listening on ") {
-                return true;
-            }
-        }
-    })
-    .await
-    .expect("the server starts within a minute");
-    assert!(listening, "the server refused to start:\n{printed}");
+    // (Refusing to start is a panic here, with what it printed.)
+    let mut server = SpawnedServer::start(&data, &email, None);
 
     // The channel fails (nothing listens there); its error names no password either.
-    let test = tokio::process::Command::from(with_email(&["alerts", "test", "email"]))
-        .output()
-        .await
-        .unwrap();
+    let test = finish(with_email(&["alerts", "test", "email"]), None).await;
     assert!(!test.status.success());
     let check_file = dir.path().join("check.toml");
     std::fs::write(&check_file, "").unwrap();
-    let check = tokio::process::Command::from(with_email(&["config", "check"]))
-        .arg(&check_file)
-        .output()
-        .await
-        .unwrap();
+    let check = finish(
+        with_email(&["config", "check", check_file.to_str().unwrap()]),
+        None,
+    )
+    .await;
     assert!(
         check.status.success(),
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
 
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().unwrap().to_string()])
-        .status();
-    let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
-    let mut rest = String::new();
-    tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut rest)
-        .await
-        .unwrap();
-    let mut stderr = String::new();
-    tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr)
-        .await
-        .unwrap();
-    let mut everything = printed + &rest + &stderr;
+    server.stop();
+    let (stdout, stderr) = server.output();
+    let mut everything = stdout + &stderr;
     everything += &String::from_utf8_lossy(&test.stdout);
     everything += &String::from_utf8_lossy(&test.stderr);
     everything += &String::from_utf8_lossy(&check.stdout);
-    let logs = dir.path().join("logs");
+    let logs = data.join("logs");
     let mut files = 0;
     for entry in std::fs::read_dir(&logs).unwrap() {
         everything += &std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
@@ -626,4 +593,5 @@ async fn a_short_smtp_password_is_accepted_and_never_shown() {
         !everything.contains(password),
         "the password was shown somewhere:\n{everything}"
     );
+    drop(closed);
 }

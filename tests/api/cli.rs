@@ -1,21 +1,35 @@
 //! The `blogd` binary itself: version, configuration commands, user commands, first start.
+//! Every run has a clean environment, an explicit configuration file and a deadline
+//! (`crate::spawn`).
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::TestServer;
+use crate::common::{
+    SpawnedServer, blogd_command, blogd_run, blogd_run_blocking, eventually_some, run_to_end,
+};
 
-const BIN: &str = env!("CARGO_BIN_EXE_blogd");
+fn blogd(dir: &Path, args: &[&str]) -> std::process::Output {
+    blogd_run_blocking(dir, args)
+}
 
-fn blogd(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .args(args)
-        .env("BLOGD_STORAGE_DATA_DIR", dir)
-        .output()
-        .unwrap()
+/// `blogd serve` on `dir` with extra settings, expected to refuse to start (with a deadline:
+/// a regression that starts instead fails the test rather than hanging it).
+fn serve_refused(dir: &Path, env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = blogd_command(dir);
+    command
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .envs(env.iter().copied());
+    run_to_end(command, None)
+}
+
+/// A data directory that does not exist yet, inside a fresh temporary one.
+fn data_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    (dir, data)
 }
 
 fn stdout(o: &std::process::Output) -> String {
@@ -28,7 +42,8 @@ fn stderr(o: &std::process::Output) -> String {
 
 #[test]
 fn version_names_the_package_version_and_commit() {
-    let out = Command::new(BIN).arg("--version").output().unwrap();
+    let (_dir, data) = data_dir();
+    let out = blogd(&data, &["--version"]);
     let text = stdout(&out);
     assert!(
         text.starts_with(&format!("blogd {} (", env!("CARGO_PKG_VERSION"))),
@@ -38,93 +53,66 @@ fn version_names_the_package_version_and_commit() {
 
 #[test]
 fn the_printed_default_config_passes_its_own_check() {
-    let dir = tempfile::tempdir().unwrap();
-    let printed = blogd(dir.path(), &["config", "print-default"]);
+    let (dir, data) = data_dir();
+    let printed = blogd(&data, &["config", "print-default"]);
     assert!(printed.status.success());
     let file = dir.path().join("blogd.toml");
     std::fs::write(&file, &printed.stdout).unwrap();
     assert!(stdout(&printed).contains("# "), "the default is commented");
-    let check = blogd(dir.path(), &["config", "check", file.to_str().unwrap()]);
+    let check = blogd(&data, &["config", "check", file.to_str().unwrap()]);
     assert!(check.status.success(), "{}", stderr(&check));
 
     std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:1\"\nlisen = 1\n").unwrap();
-    let bad = blogd(dir.path(), &["config", "check", file.to_str().unwrap()]);
+    let bad = blogd(&data, &["config", "check", file.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(2));
     let message = stderr(&bad);
     assert_eq!(message.lines().count(), 1, "one clear line: {message}");
     assert!(message.contains("`server.lisen`"), "{message}");
 
-    let env = Command::new(BIN)
-        .args(["serve"])
-        .env("BLOGD_SERVER_LISTN", "x")
-        .output()
-        .unwrap();
+    let env = serve_refused(&data, &[("BLOGD_SERVER_LISTN", "x")]);
     assert_eq!(env.status.code(), Some(2));
     assert!(stderr(&env).contains("BLOGD_SERVER_LISTN"));
-    let bad_value = Command::new(BIN)
-        .args(["serve", "--listen", "not-an-address"])
-        .output()
-        .unwrap();
+    let bad_value = blogd(&data, &["serve", "--listen", "not-an-address"]);
     assert_eq!(bad_value.status.code(), Some(2));
     assert!(
         stderr(&bad_value).contains("`server.listen`") && stderr(&bad_value).contains("--listen")
     );
+    assert!(!data.exists(), "a refused start leaves nothing behind");
 }
 
 #[test]
 fn user_commands_manage_accounts() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut create = Command::new(BIN)
-        .args([
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "user",
-            "create",
+    let (_dir, data) = data_dir();
+    let dir = data.as_path();
+    let create = |args: &[&str], password: &[u8]| {
+        let mut command = blogd_command(dir);
+        command
+            .args(["user", "create", "--password-stdin"])
+            .args(args);
+        run_to_end(command, Some(password))
+    };
+    let alice = create(
+        &[
             "--username",
             "alice",
             "--email",
             "alice@example.com",
             "--role",
             "admin",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a-long-enough-secret\n")
-        .unwrap();
-    assert!(create.wait().unwrap().success());
+        ],
+        b"a-long-enough-secret\n",
+    );
+    assert!(alice.status.success(), "{}", stderr(&alice));
 
-    let weak = Command::new(BIN)
-        .args([
-            "user",
-            "create",
-            "--username",
-            "bob",
-            "--email",
-            "bob@example.com",
-            "--password-stdin",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut weak = weak;
-    weak.stdin.take().unwrap().write_all(b"short\n").unwrap();
-    let weak = weak.wait_with_output().unwrap();
+    let weak = create(
+        &["--username", "bob", "--email", "bob@example.com"],
+        b"short\n",
+    );
     assert!(!weak.status.success());
     assert!(stderr(&weak).contains("password refused"));
 
     let generated = blogd(
-        dir.path(),
+        dir,
         &[
             "user",
             "create",
@@ -137,7 +125,7 @@ fn user_commands_manage_accounts() {
     assert!(generated.status.success());
     assert!(stdout(&generated).contains("password: "));
     let dup = blogd(
-        dir.path(),
+        dir,
         &[
             "user",
             "create",
@@ -153,21 +141,21 @@ fn user_commands_manage_accounts() {
     );
 
     assert!(
-        blogd(dir.path(), &["user", "set-role", "carol", "editor"])
+        blogd(dir, &["user", "set-role", "carol", "editor"])
             .status
             .success()
     );
     assert!(
-        blogd(dir.path(), &["user", "deactivate", "carol"])
+        blogd(dir, &["user", "deactivate", "carol"])
             .status
             .success()
     );
     assert!(
-        !blogd(dir.path(), &["user", "deactivate", "nobody"])
+        !blogd(dir, &["user", "deactivate", "nobody"])
             .status
             .success()
     );
-    let list = stdout(&blogd(dir.path(), &["user", "list"]));
+    let list = stdout(&blogd(dir, &["user", "list"]));
     let carol = list.lines().find(|l| l.contains("carol")).unwrap();
     assert!(
         carol.contains("editor") && carol.contains(" no "),
@@ -177,106 +165,112 @@ fn user_commands_manage_accounts() {
         list.lines()
             .any(|l| l.contains("alice") && l.contains("admin"))
     );
-    let reset = blogd(dir.path(), &["user", "reset-password", "alice"]);
+    assert!(
+        !list.lines().any(|l| l.contains("bob")),
+        "a refused password makes no account: {list}"
+    );
+    let reset = blogd(dir, &["user", "reset-password", "alice"]);
     assert!(reset.status.success());
     assert!(stdout(&reset).contains("password: "));
 }
 
-#[tokio::test]
-async fn openapi_command_prints_the_served_document() {
-    let server = TestServer::start().await;
-    let served = server.openapi().await;
-    let out = Command::new(BIN).arg("openapi").output().unwrap();
+/// (That it prints the document the server serves: `openapi.rs`.)
+#[test]
+fn openapi_command_writes_what_it_prints() {
+    let (dir, data) = data_dir();
+    let out = blogd(&data, &["openapi"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(printed, served);
-    let file = server.dir.path().join("openapi.json");
-    assert!(
-        Command::new(BIN)
-            .args(["openapi", "--output"])
-            .arg(&file)
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert_eq!(printed["openapi"], "3.1.0");
+    let file = dir.path().join("openapi.json");
+    let written = blogd(&data, &["openapi", "--output", file.to_str().unwrap()]);
+    assert!(written.status.success(), "{}", stderr(&written));
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(written, served);
+    assert_eq!(written, printed);
 }
 
-/// Starts `blogd serve` and returns the child, its base URL and what it printed before listening.
-fn spawn_server(dir: &std::path::Path) -> (std::process::Child, String, Vec<String>) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .env("BLOGD_TLS_ENABLED", "false")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut printed = Vec::new();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("blogd exited before listening")
-            .unwrap();
-        if let Some(rest) = line.strip_prefix("blogd listening on ") {
-            break rest.split_whitespace().next().unwrap().to_string();
+/// Everything under `dir` (the log files), as text.
+fn files_under(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            found.push((path, text));
         }
-        printed.push(line);
-    };
-    (child, base, printed)
+    }
+    found
 }
 
 #[tokio::test]
 async fn first_start_prints_a_one_time_admin_password_to_stdout_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut child, base, printed) = spawn_server(dir.path());
-    let password = printed
-        .iter()
-        .find_map(|l| l.trim().strip_prefix("password: "))
-        .expect("the first start prints the admin password")
-        .to_string();
+    let (_dir, data) = data_dir();
+    let mut server = SpawnedServer::start(&data, &[], None);
+    let password = server.admin_password();
     let client = reqwest::Client::new();
     let login = client
-        .post(format!("{base}/api/v1/auth/login"))
+        .post(format!("{}/api/v1/auth/login", server.base))
         .json(&json!({"username": "admin", "password": password}))
         .send()
         .await
         .unwrap();
     assert_eq!(login.status(), StatusCode::OK);
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "SIGTERM is a clean shutdown: {status:?}");
-    let mut log = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
-    assert!(
-        !log.contains(&password),
-        "the password never reaches the log"
-    );
+    assert!(server.stop(), "SIGTERM is a clean shutdown");
 
-    let (mut again, _, printed) = spawn_server(dir.path());
-    assert!(
-        !printed.iter().any(|l| l.contains("password")),
-        "{printed:?}"
+    // Where the logs really go: standard output (after the announcement) and the files.
+    let (stdout, stderr) = server.output();
+    let (announcement, after) = stdout
+        .split_once("blogd listening on ")
+        .expect("it announced its address");
+    assert_eq!(
+        announcement.matches(&password).count(),
+        1,
+        "printed once, before the server listens:\n{announcement}"
     );
-    again.kill().unwrap();
-    let _ = again.wait();
+    assert!(
+        after.contains("/api/v1/auth/login"),
+        "the log on standard output has the sign-in:\n{after}"
+    );
+    let logs = files_under(&data.join("logs"));
+    let access = logs
+        .iter()
+        .find(|(p, _)| p.ends_with("access.log"))
+        .expect("an access log");
+    assert!(access.1.contains("/api/v1/auth/login"), "{}", access.1);
+    assert!(
+        !after.contains(&password),
+        "the password reached the log on standard output"
+    );
+    assert!(
+        !stderr.contains(&password),
+        "the password reached standard error"
+    );
+    for (path, text) in &logs {
+        assert!(
+            !text.contains(&password),
+            "the password reached {}",
+            path.display()
+        );
+    }
+
+    let again = SpawnedServer::start(&data, &[], None);
+    assert!(
+        !again.printed.iter().any(|l| l.contains("password")),
+        "{:?}",
+        again.printed
+    );
 }
 
 #[tokio::test]
 async fn rotate_jwt_reaches_the_running_server_without_signing_anyone_out() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut child, base, printed) = spawn_server(dir.path());
-    let password = printed
-        .iter()
-        .find_map(|l| l.trim().strip_prefix("password: "))
-        .unwrap()
-        .to_string();
+    let (_dir, data) = data_dir();
+    let server = SpawnedServer::start(&data, &[], None);
+    let password = server.admin_password();
+    let base = server.base.clone();
     let client = reqwest::Client::new();
-    let login = || async {
+    let login = async || {
         let reply: Value = client
             .post(format!("{base}/api/v1/auth/login"))
             .json(&json!({"username": "admin", "password": password}))
@@ -291,7 +285,7 @@ async fn rotate_jwt_reaches_the_running_server_without_signing_anyone_out() {
     let old = login().await;
     let old_kid = jsonwebtoken::decode_header(&old).unwrap().kid.unwrap();
 
-    let out = blogd(dir.path(), &["rotate", "jwt"]);
+    let out = blogd_run(&data, &["rotate", "jwt"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("told the running server"),
@@ -299,21 +293,17 @@ async fn rotate_jwt_reaches_the_running_server_without_signing_anyone_out() {
         stdout(&out)
     );
 
-    let mut new_kid = old_kid.clone();
-    for _ in 0..50 {
-        new_kid = jsonwebtoken::decode_header(&login().await)
+    // The command returns once the server was told; the server may take its turn to load
+    // the new key. (The wait only guards against a hang.)
+    let new_kid = eventually_some("the server signing with the new key", async || {
+        let kid = jsonwebtoken::decode_header(&login().await)
             .unwrap()
             .kid
             .unwrap();
-        if new_kid != old_kid {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_ne!(
-        new_kid, old_kid,
-        "the server signs with the new key without a restart"
-    );
+        (kid != old_kid).then_some(kid)
+    })
+    .await;
+    assert_ne!(new_kid, old_kid);
     let me = client
         .get(format!("{base}/api/v1/auth/me"))
         .bearer_auth(&old)
@@ -325,22 +315,18 @@ async fn rotate_jwt_reaches_the_running_server_without_signing_anyone_out() {
         StatusCode::OK,
         "tokens signed before the rotation still work"
     );
-    child.kill().unwrap();
-    let _ = child.wait();
 }
 
 #[test]
 fn weak_or_exposed_secrets_stop_the_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let weak = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env(
+    let (_dir, data) = data_dir();
+    let weak = serve_refused(
+        &data,
+        &[(
             "BLOGD_AUTH_JWT_SECRET",
             "change_this_secret_change_this_secret",
-        )
-        .output()
-        .unwrap();
+        )],
+    );
     assert!(!weak.status.success());
     let message = stderr(&weak);
     assert!(
@@ -353,18 +339,14 @@ fn weak_or_exposed_secrets_stop_the_start() {
     );
 
     // A secrets file others can read is refused.
-    assert!(blogd(dir.path(), &["rotate", "jwt"]).status.success());
-    let secrets = dir.path().join("secrets.toml");
+    assert!(blogd(&data, &["rotate", "jwt"]).status.success());
+    let secrets = data.join("secrets.toml");
     std::fs::set_permissions(
         &secrets,
         std::os::unix::fs::PermissionsExt::from_mode(0o644),
     )
     .unwrap();
-    let exposed = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let exposed = serve_refused(&data, &[]);
     assert!(!exposed.status.success());
     assert!(
         stderr(&exposed).contains("chmod 600"),

@@ -1,6 +1,7 @@
 //! Test fixture: a running server and helpers to act as each role.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use blogd::app::AppState;
 use blogd::auth::Role;
@@ -10,7 +11,40 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+pub use crate::spawn::{
+    Reaped, SpawnedServer, blogd_command, blogd_run, blogd_run_blocking, finish, run_to_end,
+};
+
 pub const PASSWORD: &str = "correct-horse-battery-staple";
+
+/// How long a test waits for something that happens at once or on the next round of a
+/// background task (a log line written, a delivery made, a child process started). A guard
+/// against a hang only, never a speed figure: a regression fails the test after it instead
+/// of hanging the suite, and a slow, loaded machine still passes. (Speed figures live in
+/// `bench/`.)
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Waits until `check` holds; fails the test naming `what` after [`PATIENCE`].
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !check() {
+        assert!(Instant::now() < deadline, "{what}: not within {PATIENCE:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until `check` gives something, and returns it; fails the test naming `what` after
+/// [`PATIENCE`].
+pub async fn eventually_some<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {PATIENCE:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 
 pub struct TestServer {
     pub base: String,
@@ -266,6 +300,24 @@ pub async fn reply(response: reqwest::Response) -> Reply {
     }
 }
 
+/// The sum of the samples of `name` whose labels include every one of `labels`, in a
+/// Prometheus text exposition (0 when there is none).
+pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(name)?;
+            let (series, value) = match rest.strip_prefix('{') {
+                Some(labelled) => labelled.split_once("} ")?,
+                None => ("", rest.strip_prefix(' ')?),
+            };
+            labels
+                .iter()
+                .all(|(k, v)| series.split(',').any(|pair| pair == format!("{k}=\"{v}\"")))
+                .then(|| value.trim().parse::<f64>().unwrap())
+        })
+        .sum()
+}
+
 /// Slugs of a list reply's results, in order.
 pub fn slugs(reply: &Reply) -> Vec<String> {
     reply.body["results"]
@@ -276,32 +328,47 @@ pub fn slugs(reply: &Reply) -> Vec<String> {
         .collect()
 }
 
+/// A stored security event: (ip, username, detail).
+pub type Event = (Option<String>, Option<String>, String);
+
 impl TestServer {
-    /// Waits (briefly) until a security event of `kind` is stored; returns its details.
-    pub async fn wait_for_event(
+    /// The newest stored security event of `kind`; waits for one (at most [`PATIENCE`], then
+    /// the test fails).
+    pub async fn wait_for_event(&self, kind: &str) -> Event {
+        self.wait_for_event_where(kind, |_| true).await
+    }
+
+    /// The newest stored security event of `kind` that `matches`; waits for one (at most
+    /// [`PATIENCE`], then the test fails).
+    pub async fn wait_for_event_where(
         &self,
         kind: &str,
-    ) -> Option<(Option<String>, Option<String>, String)> {
-        for _ in 0..100 {
+        matches: impl Fn(&Event) -> bool,
+    ) -> Event {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
             let k = kind.to_string();
-            let found = self
+            let events: Vec<Event> = self
                 .state
                 .db
                 .read(move |c| {
-                    Ok(rusqlite::OptionalExtension::optional(c.query_row(
-                        "SELECT ip, username, detail FROM security_events WHERE kind = ?1 ORDER BY id DESC LIMIT 1",
-                        [k],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    ))?)
+                    let mut stmt = c.prepare(
+                        "SELECT ip, username, detail FROM security_events WHERE kind = ?1 ORDER BY id DESC",
+                    )?;
+                    let rows = stmt.query_map([k], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                    Ok(rows.collect::<Result<Vec<Event>, _>>()?)
                 })
                 .await
                 .unwrap();
-            if found.is_some() {
+            if let Some(found) = events.into_iter().find(|e| matches(e)) {
                 return found;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            assert!(
+                Instant::now() < deadline,
+                "no {kind} security event as expected within {PATIENCE:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        None
     }
 
     /// Signs in and returns the whole token pair.
@@ -334,139 +401,5 @@ impl TestServer {
             .add_root_certificate(reqwest::Certificate::from_pem(&root).unwrap())
             .build()
             .unwrap()
-    }
-}
-
-/// The `blogd` binary, for a command on the data directory `dir`: a clean environment (no
-/// stray `BLOGD_*` or `RUNTIME_DIRECTORY` of the caller) and an explicit, empty configuration
-/// file, so neither the caller's shell nor an installed `/etc/blogd/blogd.toml` changes what
-/// is tested.
-pub fn blogd_command(dir: &std::path::Path) -> std::process::Command {
-    // Beside the data directory, not in it: a first start must find no directory there.
-    let config = dir.with_extension("blogd-test.toml");
-    if !config.exists() {
-        std::fs::write(&config, "# tests: defaults only\n").unwrap();
-    }
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_blogd"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .arg("--config")
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir);
-    command
-}
-
-/// Runs a `blogd` command on `dir` to its end (with a deadline: a hung command fails the test
-/// instead of hanging the suite).
-pub async fn blogd_run(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    let mut command = tokio::process::Command::from(blogd_command(dir));
-    command.args(args).kill_on_drop(true);
-    tokio::time::timeout(std::time::Duration::from_secs(60), command.output())
-        .await
-        .unwrap_or_else(|_| panic!("blogd {args:?} did not finish within 60 s"))
-        .unwrap()
-}
-
-/// A real `blogd serve` process on a data directory (plain HTTP on a free loopback port
-/// unless `env` says otherwise), stopped (SIGTERM, then SIGKILL) when dropped, so a failed
-/// assertion never leaves it running.
-pub struct SpawnedServer {
-    pub child: Option<std::process::Child>,
-    /// `http://127.0.0.1:PORT`
-    pub base: String,
-    /// What it printed before it listened (the first admin's password, say).
-    pub printed: Vec<String>,
-}
-
-impl SpawnedServer {
-    /// Starts it with `umask` (when given) and extra `BLOGD_*` settings; waits until it
-    /// listens (at most a minute).
-    pub fn start(dir: &std::path::Path, env: &[(&str, &str)], umask: Option<u32>) -> SpawnedServer {
-        use std::io::BufRead;
-        use std::os::unix::process::CommandExt;
-        let mut command = blogd_command(dir);
-        command
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("BLOGD_TLS_ENABLED", "false")
-            .envs(env.iter().copied())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null());
-        if let Some(mask) = umask {
-            // SAFETY: umask is async-signal-safe and touches nothing but the child's mask.
-            unsafe {
-                command.pre_exec(move || {
-                    libc::umask(mask as libc::mode_t);
-                    Ok(())
-                });
-            }
-        }
-        let mut child = command.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut printed = Vec::new();
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix("blogd listening on ") {
-                    let base = rest.split_whitespace().next().unwrap_or("").to_string();
-                    let _ = tx.send(Some((base, std::mem::take(&mut printed))));
-                } else {
-                    printed.push(line);
-                }
-            }
-            let _ = tx.send(None);
-        });
-        let mut server = SpawnedServer {
-            child: Some(child),
-            base: String::new(),
-            printed: Vec::new(),
-        };
-        match rx.recv_timeout(std::time::Duration::from_secs(60)) {
-            Ok(Some((base, printed))) => {
-                server.base = base;
-                server.printed = printed;
-                server
-            }
-            other => panic!("blogd serve did not start listening: {other:?}"),
-        }
-    }
-
-    /// The first admin's one-time password, from what the first start printed.
-    pub fn admin_password(&self) -> String {
-        self.printed
-            .iter()
-            .find_map(|l| l.trim().strip_prefix("password: "))
-            .expect("a first start prints the admin password")
-            .to_string()
-    }
-
-    /// Stops it with SIGTERM and waits (a clean shutdown); returns whether it exited 0.
-    pub fn stop(&mut self) -> bool {
-        let Some(mut child) = self.child.take() else {
-            return true;
-        };
-        // SAFETY: sending a signal to our own child has no memory-safety preconditions.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(status)) = child.try_wait() {
-                return status.success();
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        false
-    }
-}
-
-impl Drop for SpawnedServer {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }

@@ -1,66 +1,22 @@
 //! The log files of a real `blogd serve`: what an access line holds (and never holds), the
 //! security log, size rotation with a bounded number of files, and rotation on demand.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_blogd");
+use crate::common::{SpawnedServer, blogd_run, eventually, eventually_some};
 
-struct Running {
-    child: Child,
-    base: String,
-    password: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(data: &Path, logs: &Path, extra: &[(&str, &str)]) -> Running {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .env("BLOGD_TLS_ENABLED", "false")
-        .env("BLOGD_LOG_DIR", logs)
-        .env("BLOGD_LOG_STDOUT", "false")
-        .env("BLOGD_THROTTLE_ALLOW", "127.0.0.0/8")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut password = String::new();
-    let base = loop {
-        let line = lines.next().expect("blogd exited").unwrap();
-        if let Some(p) = line.trim().strip_prefix("password: ") {
-            password = p.to_string();
-        }
-        if let Some(rest) = line.strip_prefix("blogd listening on ") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    Running {
-        child,
-        base,
-        password,
-    }
-}
-
-fn stop(mut running: Running) {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(running.child.id().to_string())
-        .status();
-    let _ = running.child.wait();
+/// `blogd serve` on `data` with its logs in `logs` (files only).
+fn start(data: &Path, logs: &Path, extra: &[(&str, &str)]) -> SpawnedServer {
+    let logs = logs.display().to_string();
+    let mut env = vec![
+        ("BLOGD_LOG_DIR", logs.as_str()),
+        ("BLOGD_LOG_STDOUT", "false"),
+        ("BLOGD_THROTTLE_ALLOW", "127.0.0.0/8"),
+    ];
+    env.extend_from_slice(extra);
+    SpawnedServer::start(data, &env, None)
 }
 
 fn lines(path: &Path) -> Vec<Value> {
@@ -75,11 +31,12 @@ fn lines(path: &Path) -> Vec<Value> {
 async fn access_lines_have_the_fields_and_never_the_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
-    let server = start(&dir.path().join("data"), &logs, &[]);
+    let mut server = start(&dir.path().join("data"), &logs, &[]);
     let client = reqwest::Client::new();
+    let admin_password = server.admin_password();
     let login: Value = client
         .post(format!("{}/api/v1/auth/login", server.base))
-        .json(&json!({"username": "admin", "password": server.password}))
+        .json(&json!({"username": "admin", "password": admin_password}))
         .send()
         .await
         .unwrap()
@@ -112,8 +69,7 @@ async fn access_lines_have_the_fields_and_never_the_secrets() {
         .send()
         .await
         .unwrap();
-    let admin_password = server.password.clone();
-    stop(server);
+    assert!(server.stop());
 
     let access = lines(&logs.join("access.log"));
     let line = access
@@ -182,8 +138,9 @@ async fn access_lines_have_the_fields_and_never_the_secrets() {
 async fn size_rotation_keeps_the_configured_number_of_files() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
-    let server = start(
-        &dir.path().join("data"),
+    let data = dir.path().join("data");
+    let mut server = start(
+        &data,
         &logs,
         &[("BLOGD_LOG_MAX_SIZE", "2KB"), ("BLOGD_LOG_KEEP", "3")],
     );
@@ -191,11 +148,29 @@ async fn size_rotation_keeps_the_configured_number_of_files() {
     for i in 0..120 {
         client
             .get(format!("{}/api/v1/tags?page={i}", server.base))
+            .header("x-request-id", format!("rotation-{i}"))
             .send()
             .await
             .unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The access log is written in batches: wait for the last request's line.
+    let access_text = || {
+        std::fs::read_dir(&logs)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("access.log")
+            })
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .collect::<String>()
+    };
+    eventually("the last request in the access log", || {
+        access_text().contains("\"rotation-119\"")
+    })
+    .await;
     let mut names: Vec<String> = std::fs::read_dir(&logs)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -215,26 +190,17 @@ async fn size_rotation_keeps_the_configured_number_of_files() {
 
     // `blogd rotate logs` reaches the running server.
     let newest_before = std::fs::read_to_string(logs.join("access.log.1")).unwrap();
-    let out = Command::new(BIN)
-        .args(["rotate", "logs", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .output()
-        .unwrap();
+    let out = blogd_run(&data, &["rotate", "logs"]).await;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut rotated = false;
-    for _ in 0..50 {
-        if std::fs::read_to_string(logs.join("access.log.1")).unwrap_or_default() != newest_before {
-            rotated = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(rotated, "the files moved on at once");
-    stop(server);
+    eventually("the files to move on", || {
+        std::fs::read_to_string(logs.join("access.log.1")).unwrap_or_default() != newest_before
+    })
+    .await;
+    assert!(server.stop());
 }
 
 #[tokio::test]
@@ -242,7 +208,7 @@ async fn a_firing_alert_reaches_app_log_and_the_health_check_of_the_real_server(
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     // A realistic cause that needs no waiting: the server's memory is above a 1 MB ceiling.
-    let server = start(
+    let mut server = start(
         &dir.path().join("data"),
         &logs,
         &[
@@ -251,17 +217,17 @@ async fn a_firing_alert_reaches_app_log_and_the_health_check_of_the_real_server(
         ],
     );
     let client = reqwest::Client::new();
-    let mut alert_lines = Vec::new();
-    for _ in 0..100 {
-        alert_lines = lines(&logs.join("app.log"))
-            .into_iter()
+    let alert_lines = eventually_some("the alert in app.log", async || {
+        let app = std::fs::read_to_string(logs.join("app.log")).unwrap_or_default();
+        // (Only whole lines: the file may be being written.)
+        let found: Vec<Value> = app
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .filter(|l| l["target"] == "alerts" && l["fields"]["rule"] == "memory_high")
             .collect();
-        if !alert_lines.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (!found.is_empty()).then_some(found)
+    })
+    .await;
     assert_eq!(
         alert_lines.len(),
         1,
@@ -291,5 +257,5 @@ async fn a_firing_alert_reaches_app_log_and_the_health_check_of_the_real_server(
         health["alerts"]["warning"].as_u64().unwrap() >= 1,
         "{health}"
     );
-    stop(server);
+    assert!(server.stop());
 }

@@ -2,6 +2,12 @@
 //! driven over HTTP with reqwest. One test binary (modules below) keeps link time down.
 
 mod common;
+mod probe;
+mod spawn;
+
+/// Counts large allocations for the tests that ask (`probe`).
+#[global_allocator]
+static ALLOCATOR: probe::Counting = probe::Counting;
 
 mod accounts;
 mod acme;
@@ -26,7 +32,6 @@ mod promises;
 mod publication;
 mod replication;
 mod seo;
-
 mod taxonomy;
 mod throttle;
 mod tls;

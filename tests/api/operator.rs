@@ -7,7 +7,7 @@ use std::path::Path;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{SpawnedServer, blogd_run};
+use crate::common::{SpawnedServer, blogd_run, eventually};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path)
@@ -156,15 +156,12 @@ async fn an_older_install_with_open_modes_is_fixed_at_start() {
     assert_eq!(mode(&data), 0o750);
     assert_eq!(mode(&data.join("blogd.db")), 0o640);
     // The log is written in batches: wait for the line.
-    let mut log = String::new();
-    for _ in 0..100 {
-        log = std::fs::read_to_string(data.join("logs/app.log")).unwrap();
-        if log.contains("took the permissions for others off") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(log.contains("took the permissions for others off"), "{log}");
+    eventually("the fix in app.log", || {
+        std::fs::read_to_string(data.join("logs/app.log"))
+            .unwrap_or_default()
+            .contains("took the permissions for others off")
+    })
+    .await;
 }
 
 /// `blogd healthcheck` says in one line and its exit code whether the server is healthy

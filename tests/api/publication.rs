@@ -26,14 +26,11 @@ async fn events(server: &TestServer) -> Vec<(String, String)> {
 }
 
 async fn wait_for_events(server: &TestServer, count: usize) -> Vec<(String, String)> {
-    for _ in 0..100 {
+    crate::common::eventually_some("the announcements", async || {
         let now = events(server).await;
-        if now.len() >= count {
-            return now;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    events(server).await
+        (now.len() >= count).then_some(now)
+    })
+    .await
 }
 
 fn published(slug: &str) -> (String, String) {
@@ -42,10 +39,11 @@ fn published(slug: &str) -> (String, String) {
 
 #[tokio::test]
 async fn a_scheduled_post_is_announced_once_when_due_even_across_a_restart() {
-    // Deliveries fail (nothing listens there): the outbox keeps every row to count.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // Deliveries fail (nothing listens there: the port is bound, not listening, so nobody
+    // else takes it): the outbox keeps every row to count.
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let url = format!("http://{}/revalidate", closed.local_addr().unwrap());
-    drop(closed);
     let env = [("BLOGD_WEBHOOKS_REVALIDATE_URL", url.as_str())];
     let server = TestServer::start_with(&env).await;
     let author = server.token(Role::Author).await;

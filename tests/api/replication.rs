@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::common::{PATIENCE, eventually, eventually_some, run_to_end};
+
 /// One sync interval of these tests (`replication.sync_interval`).
 const SYNC: Duration = Duration::from_secs(1);
 
@@ -41,14 +43,6 @@ fn tools() -> Option<(PathBuf, PathBuf)> {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A child process (and its process group) killed when dropped.
 struct Proc {
     child: Option<Child>,
@@ -73,21 +67,23 @@ impl Proc {
         }
     }
 
-    /// SIGTERM to the process itself; waits (up to 30 s). Returns how long it took.
+    /// SIGTERM to the process itself; waits (at most PATIENCE, a guard against a hang).
+    /// Returns how long it took (to print, not to judge).
     fn stop(&mut self) -> Duration {
         let started = Instant::now();
-        let Some(mut child) = self.child.take() else {
+        let Some(child) = self.child.as_mut() else {
             return Duration::ZERO;
         };
         // SAFETY: signalling our own child.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        while started.elapsed() < Duration::from_secs(30) {
+        while started.elapsed() < PATIENCE {
             if let Ok(Some(_)) = child.try_wait() {
+                self.child = None;
                 return started.elapsed();
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        panic!("{} did not stop within 30 s", self.name);
+        panic!("{} did not stop within {PATIENCE:?}", self.name);
     }
 }
 
@@ -97,7 +93,7 @@ impl Drop for Proc {
     }
 }
 
-/// moto's S3 on a free loopback port, with one bucket.
+/// moto's S3 on a loopback port of its choosing, with one bucket.
 struct Storage {
     _proc: Proc,
     endpoint: String,
@@ -105,16 +101,29 @@ struct Storage {
 
 impl Storage {
     async fn start(moto: &Path) -> Storage {
-        let port = free_port();
         let mut command = Command::new(moto);
         command
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let proc = Proc::spawn("moto_server", command);
-        let endpoint = format!("http://127.0.0.1:{port}");
+            .stderr(Stdio::piped());
+        let mut proc = Proc::spawn("moto_server", command);
+        // It says where it listens ("Running on http://127.0.0.1:PORT") on standard error,
+        // then logs every request there: read it to the end.
+        let stderr = proc.child.as_mut().unwrap().stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(at) = line.split("Running on ").nth(1) {
+                    let _ = tx.send(at.trim().to_string());
+                }
+            }
+        });
+        let endpoint = rx
+            .recv_timeout(PATIENCE)
+            .expect("moto_server says where it listens");
         let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + PATIENCE;
         loop {
             if let Ok(r) = client.put(format!("{endpoint}/blogd-test")).send().await {
                 assert!(r.status().is_success(), "bucket: {}", r.status());
@@ -140,6 +149,11 @@ struct Host {
 
 impl Host {
     fn new(storage: &Storage, mode: &str) -> Host {
+        Host::with(storage, mode, "")
+    }
+
+    /// A host whose blogd.toml has `extra` at its end.
+    fn with(storage: &Storage, mode: &str, extra: &str) -> Host {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).unwrap();
@@ -151,17 +165,16 @@ impl Host {
                  [throttle]\nallow = [\"127.0.0.0/8\"]\n\
                  [replication]\nmode = \"{mode}\"\nprimary_url = \"https://primary.example\"\n\
                  replica_url = \"s3://blogd-test/site\"\nendpoint = \"{}\"\n\
-                 force_path_style = true\nsync_interval = \"{}s\"\nheartbeat = \"1s\"\n",
+                 force_path_style = true\nsync_interval = \"{}s\"\nheartbeat = \"1s\"\n{extra}",
                 storage.endpoint,
                 SYNC.as_secs()
             ),
         )
         .unwrap();
         let yml = dir.path().join("litestream.yml");
-        let out = blogd(&config, &data)
-            .args(["replication", "config"])
-            .output()
-            .unwrap();
+        let mut command = blogd(&config, &data);
+        command.args(["replication", "config"]);
+        let out = run_to_end(command, None);
         assert!(out.status.success(), "{out:?}");
         // Litestream checkpoints every 2 s here (1 minute by default), so that within a
         // test it releases and takes again its read lock: what fails when its own tables
@@ -320,9 +333,9 @@ async fn call(
     if let Some(body) = body {
         request = request.json(&body);
     }
-    let response = tokio::time::timeout(Duration::from_secs(30), request.send())
+    let response = tokio::time::timeout(PATIENCE, request.send())
         .await
-        .expect("an answer within 30 s")
+        .expect("an answer (the deadline guards against a hang)")
         .unwrap();
     let status = response.status().as_u16();
     let text = response.text().await.unwrap_or_default();
@@ -378,16 +391,47 @@ fn posts_in(db: &Path) -> (Vec<String>, String) {
 
 /// `litestream restore` of the replica's newest state into `out`.
 fn restore_latest(bin: &Path, host: &Host, out: &Path) {
-    let output = litestream(bin)
+    let output = try_restore_latest(bin, host, out);
+    assert!(output.status.success(), "{output:?}");
+}
+
+fn try_restore_latest(bin: &Path, host: &Host, out: &Path) -> std::process::Output {
+    let mut command = litestream(bin);
+    command
         .arg("restore")
         .arg("-config")
         .arg(&host.yml)
         .arg("-o")
         .arg(out)
-        .arg(host.db())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
+        .arg(host.db());
+    run_to_end(command, None)
+}
+
+/// The slugs in the replica's newest state, once it has every one of `slugs` (a guard
+/// against a hang: at most PATIENCE).
+async fn replicated(bin: &Path, host: &Host, slugs: &[&str]) -> Vec<String> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let check = tempfile::tempdir().unwrap();
+        let out = check.path().join("check.db");
+        // (Nothing to restore yet is "not yet" too.)
+        let restored = try_restore_latest(bin, host, &out);
+        let found = if restored.status.success() {
+            let (found, verdict) = posts_in(&out);
+            assert_eq!(verdict, "ok");
+            found
+        } else {
+            Vec::new()
+        };
+        if slugs.iter().all(|s| found.iter().any(|f| f == s)) {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{slugs:?} did not reach the replica: {found:?} {restored:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Drops Litestream's tables from a backup and updates its manifest to match.
@@ -458,8 +502,7 @@ async fn a_killed_primary_loses_nothing_acknowledged_a_sync_interval_before() {
     )
     .await;
     assert_eq!(status, 200, "{list}");
-    let elapsed = restored.proc.stop();
-    assert!(elapsed < Duration::from_secs(5));
+    restored.proc.stop();
     let (slugs, verdict) = posts_in(&fresh.db());
     assert_eq!(verdict, "ok");
     let must_have: Vec<&String> = acked
@@ -490,12 +533,14 @@ async fn a_point_in_time_restore_gets_the_first_write_and_not_the_second() {
     let served = primary(&bin, &host);
     let token = login(&served.base, &served.admin_password()).await;
     assert_eq!(publish(&served.base, &token, "first").await, 201);
-    // Past the next second, and past one sync of the first write.
-    tokio::time::sleep(SYNC * 2 + Duration::from_millis(500)).await;
-    let between = time::OffsetDateTime::now_utc().unix_timestamp();
-    tokio::time::sleep(SYNC * 2).await;
+    // The first write is in the replica; `between` is a whole second later (restore points
+    // are whole seconds), and the second write comes after it.
+    replicated(&bin, &host, &["first"]).await;
+    let unix_now = || time::OffsetDateTime::now_utc().unix_timestamp();
+    let between = unix_now() + 1;
+    eventually("the clock past the restore point", || unix_now() > between).await;
     assert_eq!(publish(&served.base, &token, "second").await, 201);
-    tokio::time::sleep(SYNC * 3).await;
+    replicated(&bin, &host, &["first", "second"]).await;
 
     // Another host (same storage) restores the state between the two writes.
     let other = Host::new(&storage, "off");
@@ -510,7 +555,7 @@ async fn a_point_in_time_restore_gets_the_first_write_and_not_the_second() {
         if let Some(at) = at {
             command.args(["--at", at]);
         }
-        command.output().unwrap()
+        run_to_end(command, None)
     };
     let output = restore(Some(&at));
     assert!(output.status.success(), "{output:?}");
@@ -533,7 +578,7 @@ async fn a_replica_serves_reads_refuses_writes_follows_revocations_and_shows_its
     let password = served.admin_password();
     let token = login(&served.base, &password).await;
     assert_eq!(publish(&served.base, &token, "before").await, 201);
-    tokio::time::sleep(SYNC * 2).await;
+    replicated(&bin, &main, &["before"]).await;
 
     let replica_host = Host::new(&storage, "replica");
     std::fs::copy(
@@ -551,16 +596,10 @@ async fn a_replica_serves_reads_refuses_writes_follows_revocations_and_shows_its
     // A post published on the primary is served by the replica within a few seconds.
     let published = Instant::now();
     assert_eq!(publish(&served.base, &token, "after").await, 201);
-    loop {
-        if read(&replica.base, "/api/v1/posts/after", None).await.0 == 200 {
-            break;
-        }
-        assert!(
-            published.elapsed() < Duration::from_secs(10),
-            "the replica did not serve the new post within 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually_some("the replica serving the new post", async || {
+        (read(&replica.base, "/api/v1/posts/after", None).await.0 == 200).then_some(())
+    })
+    .await;
     eprintln!(
         "a new post reached the replica in {:?}",
         published.elapsed()
@@ -597,13 +636,14 @@ async fn a_replica_serves_reads_refuses_writes_follows_revocations_and_shows_its
 
     // A token verifies on the replica until it is revoked on the primary.
     let second = login(&served.base, &password).await;
-    tokio::time::sleep(SYNC).await;
-    assert_eq!(
-        read(&replica.base, "/api/v1/auth/me", Some(&second))
+    eventually_some("the new session on the replica", async || {
+        (read(&replica.base, "/api/v1/auth/me", Some(&second))
             .await
-            .0,
-        200
-    );
+            .0
+            == 200)
+            .then_some(())
+    })
+    .await;
     let (status, _) = call(
         reqwest::Method::POST,
         format!("{}/api/v1/auth/logout", served.base),
@@ -613,18 +653,12 @@ async fn a_replica_serves_reads_refuses_writes_follows_revocations_and_shows_its
     .await;
     assert_eq!(status, 204);
     let revoked = Instant::now();
-    loop {
+    let body = eventually_some("the revocation on the replica", async || {
         let (status, body) = read(&replica.base, "/api/v1/auth/me", Some(&second)).await;
-        if status == 401 {
-            assert_eq!(body["code"], "token_revoked");
-            break;
-        }
-        assert!(
-            revoked.elapsed() < Duration::from_secs(15),
-            "the replica still took a token revoked on the primary"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        (status == 401).then_some(body)
+    })
+    .await;
+    assert_eq!(body["code"], "token_revoked");
     eprintln!(
         "a revocation reached the replica in {:?}",
         revoked.elapsed()
@@ -636,7 +670,7 @@ async fn a_replica_serves_reads_refuses_writes_follows_revocations_and_shows_its
     let replication = &health["checks"]["replication"];
     assert_eq!(replication["mode"], "replica");
     let lag = replication["lag_seconds"].as_f64().expect("a measured lag");
-    assert!(lag < 10.0, "{replication}");
+    assert!(lag >= 0.0, "{replication}");
     eprintln!("replica lag reported: {lag} s");
     let (_, metrics) = read(&replica.base, "/metrics", None).await;
     assert!(
@@ -655,14 +689,14 @@ async fn a_replica_serves_reads_refuses_writes_follows_revocations_and_shows_its
 async fn a_restore_under_litestream_keeps_it_replicating_and_stops_are_quick() {
     let Some((bin, moto)) = tools() else { return };
     let storage = Storage::start(&moto).await;
-    let host = Host::new(&storage, "litestream");
+    // (At debug level its log says how it leaves the WAL at shutdown.)
+    let host = Host::with(&storage, "litestream", "[log]\nlevel = \"debug\"\n");
     let mut served = primary(&bin, &host);
     let token = login(&served.base, &served.admin_password()).await;
     assert_eq!(publish(&served.base, &token, "kept").await, 201);
-    let output = blogd(&host.config, &host.data)
-        .args(["backup", "now"])
-        .output()
-        .unwrap();
+    let mut command = blogd(&host.config, &host.data);
+    command.args(["backup", "now"]);
+    let output = run_to_end(command, None);
     assert!(output.status.success(), "{output:?}");
     let backup = String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -674,24 +708,25 @@ async fn a_restore_under_litestream_keeps_it_replicating_and_stops_are_quick() {
     // of such a file is what broke Litestream).
     strip_litestream_tables(&host.data.join("backups").join(&backup));
     assert_eq!(publish(&served.base, &token, "undone").await, 201);
-    tokio::time::sleep(SYNC * 2).await;
+    replicated(&bin, &host, &["kept", "undone"]).await;
     let log_before = std::fs::metadata(&served.log).unwrap().len();
 
-    let output = blogd(&host.config, &host.data)
-        .args(["restore", &backup, "--yes"])
-        .output()
-        .unwrap();
+    let mut command = blogd(&host.config, &host.data);
+    command.args(["restore", &backup, "--yes"]);
+    let output = run_to_end(command, None);
     assert!(output.status.success(), "{output:?}");
     assert_eq!(publish(&served.base, &token, "after-restore").await, 201);
-    // Writes keep coming after the restore; Litestream must keep up with them.
+    // Writes keep coming after the restore, spread over a few sync intervals (the shape of
+    // the load, not a wait for anything); Litestream must keep up with them.
+    let mut expected = vec!["kept".to_string(), "after-restore".to_string()];
     for n in 0..10 {
-        assert_eq!(
-            publish(&served.base, &token, &format!("more-{n}")).await,
-            201
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let slug = format!("more-{n}");
+        assert_eq!(publish(&served.base, &token, &slug).await, 201);
+        expected.push(slug);
+        tokio::time::sleep(SYNC / 4).await;
     }
-    tokio::time::sleep(SYNC * 3).await;
+    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    replicated(&bin, &host, &expected).await;
 
     let mut log = String::new();
     std::fs::File::open(&served.log)
@@ -725,12 +760,20 @@ async fn a_restore_under_litestream_keeps_it_replicating_and_stops_are_quick() {
         replicated.contains(&"kept".to_string()) && !replicated.contains(&"undone".to_string())
     );
 
-    // Stopping blogd under Litestream is quick: no TRUNCATE checkpoint waiting on
-    // Litestream's read lock.
+    // Stopping blogd under Litestream is quick: it leaves the WAL to Litestream instead of
+    // a TRUNCATE checkpoint that would wait out the busy timeout on Litestream's read lock.
+    // (That is what is checked; the time is printed, a figure for bench/, not judged here.)
     let took = served.proc.stop();
     eprintln!("blogd under Litestream stopped in {took:?}");
-    assert!(took < Duration::from_secs(2), "stopping took {took:?}");
     let stopped = std::fs::read_to_string(host.data.join("logs").join("app.log")).unwrap();
+    assert!(
+        stopped.contains("checkpoint left to Litestream"),
+        "blogd checkpointed the WAL itself at shutdown"
+    );
+    assert!(
+        !stopped.contains("WAL checkpoint at shutdown failed"),
+        "{stopped}"
+    );
     assert!(
         stopped.contains("\"stopped\""),
         "blogd did not stop cleanly"

@@ -2,7 +2,6 @@
 //! the sitemaps.org XSD with xmllint and the feed with Python's feedparser; both are skipped
 //! (with a notice) when the tool is missing, unless CI_REQUIRE_XML_TOOLS is set (CI sets it).
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 
 use blogd::auth::Role;
@@ -57,22 +56,12 @@ fn tool_missing(tool: &str, install: &str) -> bool {
     !found
 }
 
-/// Runs a program with `input` on standard input; returns (success, stdout + stderr).
+/// Runs a program with `input` on standard input (with a deadline); returns (success,
+/// stdout + stderr).
 fn run_with_input(program: &str, args: &[&str], input: &str) -> (bool, String) {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut command = Command::new(program);
+    command.args(args);
+    let out = crate::common::run_to_end(command, Some(input.as_bytes()));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
