@@ -89,6 +89,17 @@ impl TestServer {
 
     /// Starts a server on an existing data directory (for restart tests).
     pub async fn start_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        TestServer::start_on(listener, dir, env).await
+    }
+
+    /// Starts a server on a listener bound beforehand (when another program must be told
+    /// the port first, like an ACME CA that connects back to it).
+    pub async fn start_on(
+        listener: tokio::net::TcpListener,
+        dir: tempfile::TempDir,
+        env: &[(&str, &str)],
+    ) -> TestServer {
         if std::env::var("TEST_LOG").is_ok() {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter("info")
@@ -127,7 +138,6 @@ impl TestServer {
         prepared
             .state()
             .set_disk_probe(std::sync::Arc::new(blogd::ops::health::FixedDisk(0.5)));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel();
         let running = prepared
