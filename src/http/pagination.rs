@@ -176,10 +176,21 @@ pub fn origin_from(
     uri: &axum::http::Uri,
     headers: &axum::http::HeaderMap,
 ) -> Option<String> {
+    trusted_authority(state, uri, headers)
+        .map(|authority| format!("{}://{authority}", state.public_scheme()))
+}
+
+/// The authority (`host[:port]`) the request was sent to, when absolute links may be made
+/// with it: a well-formed localhost, IP address or configured hostname.
+pub fn trusted_authority<'a>(
+    state: &AppState,
+    uri: &'a axum::http::Uri,
+    headers: &'a axum::http::HeaderMap,
+) -> Option<&'a str> {
     let authority = uri
         .authority()
-        .map(|a| a.as_str().to_string())
-        .or_else(|| headers.get(HOST)?.to_str().ok().map(str::to_string))?;
+        .map(|a| a.as_str())
+        .or_else(|| headers.get(HOST)?.to_str().ok())?;
     if authority.is_empty()
         || !authority
             .bytes()
@@ -191,12 +202,16 @@ pub fn origin_from(
         rest.split(']').next().unwrap_or("")
     } else {
         authority.split(':').next().unwrap_or("")
-    }
-    .to_ascii_lowercase();
+    };
+    let host: std::borrow::Cow<str> = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        host.to_ascii_lowercase().into()
+    } else {
+        host.into()
+    };
     let trusted = host == "localhost"
         || host.parse::<IpAddr>().is_ok()
         || state.config.server.hostnames.iter().any(|h| h.0 == host);
-    trusted.then(|| format!("{}://{authority}", state.public_scheme()))
+    trusted.then_some(authority)
 }
 
 #[cfg(test)]
