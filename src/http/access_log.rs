@@ -146,6 +146,9 @@ fn format_line(
 
 /// The first `chars` characters of `text`.
 fn prefix(text: &str, chars: usize) -> &str {
+    if text.len() <= chars {
+        return text;
+    }
     match text.char_indices().nth(chars) {
         Some((end, _)) => &text[..end],
         None => text,
@@ -213,9 +216,7 @@ fn push_int(line: &mut String, mut n: u64) {
             break;
         }
     }
-    for &d in &digits[at..] {
-        line.push(char::from(d));
-    }
+    line.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("0"));
 }
 
 /// Milliseconds rounded to hundredths, written as the shortest decimal (`0.34`, `1.5`, `2.0`)
@@ -279,17 +280,13 @@ fn push_timestamp(line: &mut String, now: SystemTime) {
         line.push_str(&cached.1);
     });
     line.push('.');
-    let micros = since.subsec_micros();
-    let mut digits = [b'0'; 6];
-    let mut n = micros;
-    for d in digits.iter_mut().rev() {
+    let mut digits = *b"000000Z";
+    let mut n = since.subsec_micros();
+    for d in digits[..6].iter_mut().rev() {
         *d = b'0' + (n % 10) as u8;
         n /= 10;
     }
-    for d in digits {
-        line.push(char::from(d));
-    }
-    line.push('Z');
+    line.push_str(std::str::from_utf8(&digits).unwrap_or("000000Z"));
 }
 
 #[cfg(test)]
