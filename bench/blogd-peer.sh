@@ -17,8 +17,10 @@ TLS=127.0.0.1:8445
 run_one() { # name listen tls
   local name=$1 listen=$2 tls=$3
   rm -rf "$RUN/$name"; cp -a "$DATA" "$RUN/$name"
+  # Logs rotate at the default size, but more old files are kept than the default 30, so that
+  # bench/run.sh can count every access line of a run against the requests sent.
   BLOGD_TLS_ENABLED=$tls BLOGD_THROTTLE_ALLOW=127.0.0.0/8 BLOGD_LOG_STDOUT=false \
-  BLOGD_BACKUP_EVERY=off \
+  BLOGD_BACKUP_EVERY=off BLOGD_LOG_KEEP=1000 \
     "$BIN" serve --data-dir "$RUN/$name" --listen "$listen" >"$RUN/$name.out" 2>&1 &
   echo $! >"$RUN/$name.pid"
 }

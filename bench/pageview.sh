@@ -2,13 +2,18 @@
 # Analytics ingestion throughput: wrk posts signed page views to a release blogd (plain HTTP,
 # loopback allow-listed so the throttle does not refuse the load generator), then SIGTERM, and
 # the database must hold every accepted view. Target: >= 50,000 accepted views/s sustained.
-# Usage: bench/pageview.sh [seconds] [connections]
+# Usage: bench/pageview.sh [seconds] [connections]   (BENCH_BIN=path: that build, no build here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
 conns=${2:-64}
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --quiet
+if [[ -n ${BENCH_BIN:-} ]]; then
+  bin=$BENCH_BIN
+else
+  cargo build --release --quiet
+  bin=target/release/blogd
+fi
 work=$(mktemp -d)
 secret=$(openssl rand -hex 32)
 body='{"path":"/blog/benchmark-post","referrer":"https://news.example/x"}'
@@ -23,7 +28,7 @@ response = function(status) if status == 202 then accepted = accepted + 1 end en
 LUA
 BLOGD_TLS_ENABLED=false BLOGD_LOG_STDOUT=false BLOGD_THROTTLE_ALLOW=127.0.0.0/8 \
 BLOGD_ANALYTICS_SECRET=$secret BLOGD_ANALYTICS_QUEUE_SIZE=1000000 \
-  target/release/blogd serve --data-dir "$work/data" --listen 127.0.0.1:18097 >"$work/out" 2>&1 &
+  "$bin" serve --data-dir "$work/data" --listen 127.0.0.1:18097 >"$work/out" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do grep -q listening "$work/out" && break; sleep 0.1; done

@@ -5,13 +5,21 @@
 #      through the API;
 #   2. ../shared/bench/compare.sh with blogd as an extra peer (bench/blogd-peer.sh: throttling
 #      on with loopback allow-listed, logs on): list, view, filtered list, search, health
-#      check, list and view over HTTPS;
-#   3. p99 latency at half of blogd's peak rate (oha, constant rate, corrected for
+#      check, list and view over HTTPS. The axum peer also answers the *same bytes* as
+#      blogd's list and view (HELLO_SIZES, sized from blogd's answers, headers included):
+#      that is the ceiling blogd is held against;
+#   3. server CPU per request (user + system time of the process over the run, divided by
+#      the answers) for blogd and the same-bytes axum side by side, at saturation (wrk -t1
+#      -c32) and at half of that rate (oha, constant rate), CPU_ROUNDS interleaved rounds;
+#      then the access log's line count against the requests sent (every one logged);
+#   4. p99 latency at half of blogd's peak rate (oha, constant rate, corrected for
 #      coordinated omission), then the server's RSS;
-#   4. cold start to /readyz 200 with 10,000 posts;
-#   5. writes: post and comment creation with 4 concurrent writers.
+#   5. cold start to /readyz 200 with 10,000 posts;
+#   6. writes: post and comment creation with 4 concurrent writers;
+#   7. signed page views ingested per second (bench/pageview.sh; none may be lost).
 # Prints each result against its target. Knobs: PEERS (default "axum-hello.sh pocketbase.sh"),
-# DURATION (10s), SKIP_COMPARE=1 (reuse the newest compare TSV).
+# DURATION (10s), SKIP_COMPARE=1 (reuse the newest compare TSV), CPU_ROUNDS (2),
+# SKIP_PAGEVIEWS=1, BENCH_BIN=path (measure that binary instead of building release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -22,8 +30,12 @@ mkdir -p "$results"
 
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 command -v oha >/dev/null || cargo install oha --locked --version 1.16.0 --quiet
-cargo build --release --locked --quiet
-bin=${CARGO_TARGET_DIR:-$root/target}/release/blogd
+if [[ -n ${BENCH_BIN:-} ]]; then
+  bin=$BENCH_BIN   # a given build (e.g. target/profiling/blogd while iterating): no build here
+else
+  cargo build --release --locked --quiet
+  bin=${CARGO_TARGET_DIR:-$root/target}/release/blogd
+fi
 export BENCH_BLOGD_BIN=$bin
 # The peers build their own projects in their own directories.
 unset CARGO_TARGET_DIR
@@ -48,6 +60,23 @@ fi
 # shellcheck disable=SC1091
 source "$BENCH_DATA/seeded.env"
 
+# The same-bytes ceiling: axum's /bytes/N sized so that its whole answer (status line and
+# headers included) is as long as blogd's list and view answers.
+bench/blogd-peer.sh start >/dev/null
+HELLO_SIZES="" "$shared/bench/axum-hello.sh" start >/dev/null
+wire() { curl -fsS -o /dev/null -w '%{size_header} %{size_download}' "$1" | awk '{print $1 + $2}'; }
+axum_head=$(( $(wire http://127.0.0.1:8081/bytes/10000) - 10000 ))
+same_bytes() { # blogd URL -> N
+  echo $(( $(wire "$1") - axum_head ))
+}
+list_url=$(bench/blogd-peer.sh urls | sed -n "s/^BLOGD_LIST_URL='\(.*\)'/\1/p")
+view_url=$(bench/blogd-peer.sh urls | sed -n "s/^BLOGD_VIEW_URL='\(.*\)'/\1/p")
+list_n=$(same_bytes "$list_url"); view_n=$(same_bytes "$view_url")
+export HELLO_SIZES="$list_n $view_n"
+bench/blogd-peer.sh stop >/dev/null
+"$shared/bench/axum-hello.sh" stop >/dev/null 2>&1
+echo "== same bytes as blogd's answers: list $list_n, view $view_n bytes of body from axum"
+
 # 2. Side by side.
 if [[ -z ${SKIP_COMPARE:-} ]]; then
   echo "== compare.sh (peers: ${PEERS:-axum-hello.sh pocketbase.sh} + blogd)"
@@ -56,22 +85,84 @@ if [[ -z ${SKIP_COMPARE:-} ]]; then
 fi
 tsv=$(ls -t "$results"/compare-*.tsv | head -1)
 
-# 3. Latency at half the peak rate, and memory afterwards.
+# The server's CPU time so far (user and system, µs): CPU per request is the measure that the
+# neighbours of a shared VM disturb least (throughput moved ±20 % between runs; this ±5 %).
+cpu_us() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.0f %.0f", $14 * 1000000 / hz, $15 * 1000000 / hz}' "/proc/$1/stat"; }
+peak() { awk -F'\t' -v t="$1" '$1==t && $2=="tput" {print int($4)}' "$tsv"; }
+
+# 3. CPU per request, blogd beside the same-bytes axum, at saturation and at half of it.
+echo "== server CPU per request: blogd and the same-bytes axum, saturation and half load"
+bench/blogd-peer.sh start >/dev/null
+"$shared/bench/axum-hello.sh" start >/dev/null
+plain_pid=$(cat /tmp/bench-peers/blogd/plain.pid)
+hello_pid=$(cat /tmp/bench-peers/axum-hello/hello.pid)
+: >"$results/cpu.tsv"
+: >"$results/cpu-sent"
+# Access lines already there (the seeding's, copied with the data): not this run's.
+count_lines() { # non-probe access lines of the plain instance
+  local logs=(/tmp/bench-peers/blogd/plain/logs/access.log*) total probes
+  total=$(cat "${logs[@]}" | wc -l)
+  probes=$(cat "${logs[@]}" | grep -c -e '"route":"/readyz"' -e '"route":"/api/healthcheck"' || true)
+  echo $((total - probes))
+}
+lines_before=$(count_lines)
+cpu_run() { # server-name pid target url mode(sat|half) [rate]
+  local name=$1 pid=$2 target=$3 url=$4 mode=$5 rate=${6:-0} before after answered rps
+  before=$(cpu_us "$pid")
+  if [[ $mode == sat ]]; then
+    out=$(wrk -t1 -c32 -d10s "$url")
+    answered=$(awk '/requests in/ {print $1}' <<<"$out")
+    rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
+  else
+    oha --no-tui --output-format json -z 10s -q "$rate" -c 32 "$url" >"$results/oha-cpu.json"
+    read -r answered rps < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(d.get("statusCodeDistribution", {}).values()), round(d["summary"]["requestsPerSec"]))' "$results/oha-cpu.json")
+  fi
+  after=$(cpu_us "$pid")
+  # (A file, not a variable: this function runs in a subshell when its output is captured.)
+  [[ $name == blogd ]] && echo "$answered" >>"$results/cpu-sent"
+  printf '%s\t%s\t%s\t%s\t%s\t%s %s\t%s\n' "$name" "$target" "$mode" "$rps" "$answered" "$before" "$after" "$url" >>"$results/cpu.tsv"
+  echo "$rps"
+}
+for round in $(seq 1 "${CPU_ROUNDS:-2}"); do
+  for target in list view; do
+    url=$([[ $target == list ]] && echo "$list_url" || echo "$view_url")
+    n=$([[ $target == list ]] && echo "$list_n" || echo "$view_n")
+    b_rps=$(cpu_run blogd "$plain_pid" "$target" "$url" sat)
+    a_rps=$(cpu_run axum "$hello_pid" "$target" "http://127.0.0.1:8081/bytes/$n" sat)
+    cpu_run blogd "$plain_pid" "$target" "$url" half $((b_rps / 2)) >/dev/null
+    cpu_run axum "$hello_pid" "$target" "http://127.0.0.1:8081/bytes/$n" half $((a_rps / 2)) >/dev/null
+  done
+done
+"$shared/bench/axum-hello.sh" stop >/dev/null 2>&1
+# Every answer has its access line: stop blogd (the last batch is written at exit) and count
+# the lines of every access.log* file (blogd-peer.sh keeps enough of them). wrk counts only
+# the answers it read before its deadline; a connection's last answer may be logged but not
+# counted, so the log may hold up to one line per connection and run more.
+dropped=$(curl -fsS http://127.0.0.1:8095/api/healthcheck | python3 -c 'import json,sys; print(json.load(sys.stdin).get("checks", {}).get("logs", {}).get("dropped_lines", "?"))' 2>/dev/null || echo "?")
+bench/blogd-peer.sh stop >/dev/null
+for _ in $(seq 1 50); do kill -0 "$plain_pid" 2>/dev/null || break; sleep 0.1; done
+logs=(/tmp/bench-peers/blogd/plain/logs/access.log*)
+logged=$(( $(count_lines) - lines_before ))
+sent=$(awk '{s += $1} END {print s + 0}' "$results/cpu-sent")
+runs=$(( 4 * ${CPU_ROUNDS:-2} ))
+if (( logged >= sent && logged <= sent + 32 * runs )); then
+  log_check="OK: $logged access lines in ${#logs[@]} files for $sent answers counted by the load generators (+ up to $((32 * runs)) in flight at their deadlines); lines dropped by the writer: $dropped"
+else
+  log_check="MISMATCH: $logged access lines in ${#logs[@]} files for $sent answers counted; lines dropped by the writer: $dropped"
+fi
+
+# 4. Latency at half the peak rate, and memory afterwards.
 echo "== p99 at half of the peak rate (oha, constant rate)"
 bench/blogd-peer.sh start >/dev/null
 plain_pid=$(cat /tmp/bench-peers/blogd/plain.pid)
-# The server's CPU time so far (user + system, µs): CPU per request is the measure that the
-# neighbours of a shared VM disturb least (throughput moved ±20 % between runs; this ±5 %).
-cpu_us() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.0f", ($14 + $15) * 1000000 / hz}' "/proc/$1/stat"; }
-peak() { awk -F'\t' -v t="$1" '$1==t && $2=="tput" {print int($4)}' "$tsv"; }
 : >"$results/blogd-latency.tsv"
 for target in list view; do
   url=$(bench/blogd-peer.sh urls | sed -n "s/^BLOGD_${target^^}_URL='\(.*\)'/\1/p")
   rate=$(( $(peak "blogd_$target") / 2 ))
   [[ $rate -gt 0 ]] || { echo "no peak for blogd_$target in $tsv"; continue; }
-  cpu_before=$(cpu_us "$plain_pid")
+  cpu_before=$(cpu_us "$plain_pid" | awk '{print $1 + $2}')
   oha --no-tui --output-format json -z 10s -q "$rate" -c 32 --latency-correction "$url" >"$results/oha-$target.json"
-  cpu_after=$(cpu_us "$plain_pid")
+  cpu_after=$(cpu_us "$plain_pid" | awk '{print $1 + $2}')
   python3 - "$results/oha-$target.json" "$target" "$rate" "$cpu_before" "$cpu_after" >>"$results/blogd-latency.tsv" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -84,7 +175,7 @@ done
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$plain_pid/status")
 bench/blogd-peer.sh stop >/dev/null
 
-# 4. Cold start with 10,000 posts.
+# 5. Cold start with 10,000 posts.
 echo "== cold start with 10,000 posts"
 cold=/tmp/bench-peers/blogd-cold
 rm -rf "$cold"; cp -a "$BENCH_DATA" "$cold"
@@ -122,7 +213,7 @@ print(f"{statistics.median(times):.0f}")
 PY
 )
 
-# 5. Writes: 4 concurrent writers.
+# 6. Writes: 4 concurrent writers.
 echo "== writes, 4 concurrent writers"
 bench/blogd-peer.sh start >/dev/null
 base=http://127.0.0.1:8095
@@ -145,30 +236,66 @@ comment_line=$(writes comments "$base/api/v1/posts/$VIEW_SLUG/comments" '{"autho
 locked=$(grep -c "database is locked" /tmp/bench-peers/blogd/plain/logs/app.log 2>/dev/null || true)
 bench/blogd-peer.sh stop >/dev/null
 
+# 7. Page views.
+pv_line="(skipped)"
+if [[ -z ${SKIP_PAGEVIEWS:-} ]]; then
+  echo "== signed page views"
+  pv_line=$(BENCH_BIN="$bin" bench/pageview.sh 10 64 2>&1 | tail -2 | tr '\n' ' ')
+fi
+
 # Summary against the targets.
 echo
-echo "== blogd vs the ceiling and PocketBase ($(basename "$tsv"))"
-python3 - "$tsv" "$results/blogd-latency.tsv" "$rss_kb" "$cold_ms" <<'PY'
+echo "== blogd vs the ceilings and PocketBase ($(basename "$tsv"))"
+python3 - "$tsv" "$results/blogd-latency.tsv" "$rss_kb" "$cold_ms" "$list_n" "$view_n" "$results/cpu.tsv" <<'PY'
 import csv, sys
+from collections import defaultdict
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-tput = {r["target"]: float(r["rps"]) for r in rows if r["kind"] == "tput"}
-ceiling = max(v for k, v in tput.items() if k in ("hello", "hello_end"))
+tput = defaultdict(float)
+for r in rows:
+    if r["kind"] == "tput":
+        tput[r["target"]] = max(tput[r["target"]], float(r["rps"]))
+def best(*names):
+    return max(tput.get(n, 0) for n in names)
+list_n, view_n = sys.argv[5], sys.argv[6]
+ceiling = best("hello", "hello_end")
+same = {"list": best(f"hello_b{list_n}", f"hello_b{list_n}_end"),
+        "view": best(f"hello_b{view_n}", f"hello_b{view_n}_end")}
 pb = {"list": tput.get("pb_list_nobody"), "view": tput.get("pb_view")}
+print(f"ceiling (axum hello): {ceiling:.0f} rps; same bytes as the list ({list_n} B body): "
+      f"{same['list']:.0f} rps; as a post ({view_n} B body): {same['view']:.0f} rps")
 def line(name, target):
     v = tput.get(name)
-    if v is None:
+    if not v:
         return
     kind = name.split("_")[-1]
+    vs_same = f"{100 * v / same[kind]:5.1f}% of same bytes" if same.get(kind) else " " * 20
     vs_pb = f"{v / pb[kind]:5.1f}x PB" if kind in pb and pb[kind] else "        "
-    print(f"{name:18} {v:9.0f} rps  {100 * v / ceiling:5.1f}% of ceiling  {vs_pb}  (target {target})")
-print(f"ceiling (axum hello): {ceiling:.0f} rps")
-for name, target in [("blogd_list", ">= 60%"), ("blogd_view", ">= 60%"), ("blogd_filter", ">= 25%"),
-                     ("blogd_search", ">= 25%"), ("blogd_checks", "-"), ("blogd_tls_list", ">= 80% of plain"),
-                     ("blogd_tls_view", ">= 80% of plain")]:
+    print(f"{name:18} {v:9.0f} rps  {100 * v / ceiling:5.1f}% of hello  {vs_same}  {vs_pb}  (target {target})")
+for name, target in [("blogd_list", ">= 80% of same bytes"), ("blogd_view", ">= 80% of same bytes, >= 10x PB"),
+                     ("blogd_filter", ">= 25% of hello"), ("blogd_search", ">= 25% of hello"), ("blogd_checks", "-"),
+                     ("blogd_tls_list", ">= 85% of plain"), ("blogd_tls_view", ">= 85% of plain")]:
     line(name, target)
 for kind in ("list", "view"):
-    if f"blogd_tls_{kind}" in tput and f"blogd_{kind}" in tput:
-        print(f"HTTPS/plain {kind}: {100 * tput[f'blogd_tls_{kind}'] / tput[f'blogd_{kind}']:.0f}% (target >= 80%)")
+    if tput.get(f"blogd_tls_{kind}") and tput.get(f"blogd_{kind}"):
+        print(f"HTTPS/plain {kind}: {100 * tput[f'blogd_tls_{kind}'] / tput[f'blogd_{kind}']:.0f}% (target >= 85%)")
+# CPU per request: sum over the rounds of each (server, target, mode).
+cpu = defaultdict(lambda: [0, 0.0, 0.0, []])
+for r in csv.reader(open(sys.argv[7]), delimiter="\t"):
+    name, target, mode, rps, answered = r[0], r[1], r[2], int(r[3]), int(r[4])
+    u0, s0, u1, s1 = map(float, r[5].split())
+    c = cpu[(name, target, mode)]
+    c[0] += answered; c[1] += u1 - u0; c[2] += s1 - s0; c[3].append(rps)
+print()
+print("server CPU per request (µs, user + system; rounds summed)     blogd             same-bytes axum    ratio")
+for target in ("list", "view"):
+    for mode, label in (("sat", "saturation (wrk -t1 -c32)"), ("half", "half that rate (oha -q)")):
+        b, a = cpu.get(("blogd", target, mode)), cpu.get(("axum", target, mode))
+        if not b or not a or not b[0] or not a[0]:
+            continue
+        bt, at = (b[1] + b[2]) / b[0], (a[1] + a[2]) / a[0]
+        target_note = " (target <= 1.5x)" if mode == "sat" else ""
+        print(f"  {target:4} {label:28} {bt:6.1f} ({b[1]/b[0]:4.1f}+{b[2]/b[0]:4.1f})   {at:6.1f} ({a[1]/a[0]:4.1f}+{a[2]/a[0]:4.1f})   "
+              f"{bt / at:4.2f}x{target_note}  rps {'/'.join(map(str, b[3]))} vs {'/'.join(map(str, a[3]))}")
 for r in csv.reader(open(sys.argv[2]), delimiter="\t"):
     print(f"p99 at half peak, {r[0]}: {r[4]} ms at {r[2]} rps (p50 {r[3]} ms, success {r[5]}) (target <= 5 ms); "
           f"server CPU {r[6]} us per request")
@@ -178,3 +305,5 @@ PY
 echo "$post_line"
 echo "$comment_line"
 echo "'database is locked' in the log: ${locked:-0}"
+echo "access log: $log_check"
+echo "page views: $pv_line (target >= 50,000/s, none lost)"

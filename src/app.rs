@@ -52,6 +52,8 @@ pub struct AppInner {
     pub seo: crate::seo::Documents,
     /// Whole answers to anonymous reads of public content.
     pub public_cache: crate::http::public_cache::PublicCache,
+    /// `Cache-Control` of anonymous public answers, from `[cache]`.
+    pub public_cache_policy: axum::http::HeaderValue,
     /// Firing and recent alerts, and what the alert rules count.
     pub alerts: crate::alerts::Alerts,
     /// Replication lag, as measured by this server's replication job.
@@ -160,6 +162,7 @@ impl AppState {
         let backups = Arc::new(crate::ops::backup::Backups::new(&config));
         let config_queue = config.analytics.queue_size as usize;
         let response_cache_bytes = config.server.response_cache.0;
+        let public_cache_policy = crate::http::cache_control::public_policy_header(&config.cache);
         let state = AppState(Arc::new(AppInner {
             config,
             db,
@@ -182,6 +185,7 @@ impl AppState {
             disk: RwLock::new(crate::ops::health::default_probe()),
             seo: crate::seo::Documents::default(),
             public_cache: crate::http::public_cache::PublicCache::new(response_cache_bytes),
+            public_cache_policy,
             alerts: crate::alerts::Alerts::default(),
             replication: crate::ops::replication::Replication::default(),
         }));

@@ -11,10 +11,9 @@
 //! `no-cache` with validators; the docs pages' assets). A CDN is purged through the
 //! revalidation webhook, which fires on every change to a published post.
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, VARY};
 use axum::http::{HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::Response;
 
 use super::public_cache::CACHED_ROUTES;
@@ -36,32 +35,34 @@ pub fn public_policy(config: &CacheConfig) -> String {
     policy
 }
 
-pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let public = matches!(*req.method(), Method::GET | Method::HEAD)
+/// Whether the request may get the shared policy: an anonymous GET or HEAD of a public route.
+/// Decided before the handler runs (the route and the credentials are the request's).
+pub fn is_public_read(req: &Request, route: Option<&MatchedPath>) -> bool {
+    matches!(*req.method(), Method::GET | Method::HEAD)
         && !req.headers().contains_key(AUTHORIZATION)
-        && req
-            .extensions()
-            .get::<MatchedPath>()
-            .is_some_and(|route| CACHED_ROUTES.contains(&route.as_str()));
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
-    if headers.contains_key(CACHE_CONTROL) {
-        return response;
+        && route.is_some_and(|route| CACHED_ROUTES.contains(&route.as_str()))
+}
+
+/// Puts `Cache-Control` on an answer whose handler did not choose one: the shared policy
+/// for a public read that succeeded (200, 304), `no-store` for everything else.
+pub fn apply(state: &AppState, response: &mut Response, public_read: bool) {
+    if response.headers().contains_key(CACHE_CONTROL) {
+        return;
     }
     let status = response.status();
-    let shared = public && (status == StatusCode::OK || status == StatusCode::NOT_MODIFIED);
-    let value = if shared {
-        HeaderValue::from_str(&public_policy(&state.config.cache))
-            .unwrap_or(HeaderValue::from_static("no-store"))
-    } else {
-        HeaderValue::from_static("no-store")
-    };
+    let shared = public_read && (status == StatusCode::OK || status == StatusCode::NOT_MODIFIED);
     let headers = response.headers_mut();
-    headers.insert(CACHE_CONTROL, value);
     if shared {
+        headers.insert(CACHE_CONTROL, state.public_cache_policy.clone());
         headers.append(VARY, HeaderValue::from_static("Authorization"));
+    } else {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    response
+}
+
+/// [`public_policy`] as a header value, made once when the server starts.
+pub fn public_policy_header(config: &CacheConfig) -> HeaderValue {
+    HeaderValue::from_str(&public_policy(config)).unwrap_or(HeaderValue::from_static("no-store"))
 }
 
 #[cfg(test)]

@@ -2,6 +2,11 @@
 //! id, the client IP, and (once the token is checked) who the caller is. The layer creates it;
 //! extractors fill in the user; the layer reads it back for the access log and for security
 //! events about the response.
+//!
+//! Also the request's tracing span, which gives every log line written while the request is
+//! served (app and security logs) its request id. It is made only for requests that reach a
+//! handler or are refused by a limit: an answer from the response cache logs nothing but its
+//! access line, and a span per request is measurable at tens of thousands a second.
 
 use std::convert::Infallible;
 use std::net::IpAddr;
@@ -10,12 +15,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
+use super::request_id::RequestId;
 use crate::auth::Role;
 use crate::security::audit::{Actor, Origin};
 
 #[derive(Debug)]
 pub struct RequestMeta {
-    pub request_id: String,
+    pub request_id: RequestId,
     pub ip: Option<IpAddr>,
     user: OnceLock<(i64, Role)>,
     /// The rate-limit decision closest to refusing this request, for `RateLimit-*`.
@@ -23,7 +29,7 @@ pub struct RequestMeta {
 }
 
 impl RequestMeta {
-    pub fn new(request_id: String, ip: Option<IpAddr>) -> RequestMeta {
+    pub fn new(request_id: RequestId, ip: Option<IpAddr>) -> RequestMeta {
         RequestMeta {
             request_id,
             ip,
@@ -57,6 +63,11 @@ impl RequestMeta {
     pub fn rate(&self) -> Option<crate::throttle::Decision> {
         *self.rate.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// The span that tags log lines written on behalf of this request with its id.
+    pub fn span(&self) -> tracing::Span {
+        tracing::info_span!("request", request_id = %self.request_id)
+    }
 }
 
 /// The request's facts, for handlers (audit origin) and extractors.
@@ -72,7 +83,7 @@ impl Meta {
     pub fn origin(&self) -> Origin {
         Origin {
             ip: self.0.ip.map(|ip| ip.to_string()),
-            request_id: Some(self.0.request_id.clone()),
+            request_id: Some(self.0.request_id.as_str().to_owned()),
         }
     }
 
@@ -102,7 +113,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
                         .extensions
                         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                         .map(|c| c.0.ip().to_canonical());
-                    Arc::new(RequestMeta::new(uuid::Uuid::new_v4().to_string(), ip))
+                    Arc::new(RequestMeta::new(RequestId::generate(), ip))
                 }),
         ))
     }

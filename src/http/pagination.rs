@@ -178,10 +178,23 @@ pub fn origin_from(
     headers: &axum::http::HeaderMap,
     extensions: &axum::http::Extensions,
 ) -> Option<String> {
+    trusted_authority(state, uri, headers, extensions)
+        .map(|authority| format!("{}://{authority}", state.public_scheme()))
+}
+
+/// The authority (`host[:port]`) the request was sent to, when absolute links may be made
+/// with it: a well-formed localhost, configured hostname, loopback address or the very
+/// address the connection arrived at.
+pub fn trusted_authority<'a>(
+    state: &AppState,
+    uri: &'a axum::http::Uri,
+    headers: &'a axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Option<&'a str> {
     let authority = uri
         .authority()
-        .map(|a| a.as_str().to_string())
-        .or_else(|| headers.get(HOST)?.to_str().ok().map(str::to_string))?;
+        .map(|a| a.as_str())
+        .or_else(|| headers.get(HOST)?.to_str().ok())?;
     if authority.is_empty()
         || !authority
             .bytes()
@@ -193,16 +206,22 @@ pub fn origin_from(
         rest.split(']').next().unwrap_or("")
     } else {
         authority.split(':').next().unwrap_or("")
-    }
-    .to_ascii_lowercase();
-    let arrived_at = extensions
-        .get::<super::server::LocalAddr>()
-        .map(|local| local.0.ip().to_canonical());
+    };
+    let host: std::borrow::Cow<str> = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        host.to_ascii_lowercase().into()
+    } else {
+        host.into()
+    };
     let trusted = match host.parse::<IpAddr>() {
-        Ok(ip) => ip.is_loopback() || Some(ip.to_canonical()) == arrived_at,
+        Ok(ip) => {
+            let arrived_at = extensions
+                .get::<super::server::LocalAddr>()
+                .map(|local| local.0.ip().to_canonical());
+            ip.is_loopback() || Some(ip.to_canonical()) == arrived_at
+        }
         Err(_) => host == "localhost" || state.config.server.hostnames.iter().any(|h| h.0 == host),
     };
-    trusted.then(|| format!("{}://{authority}", state.public_scheme()))
+    trusted.then_some(authority)
 }
 
 #[cfg(test)]

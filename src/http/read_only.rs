@@ -3,9 +3,8 @@
 //! handler runs. The same refusal stands behind it in storage (`Db::write` on a replica),
 //! so nothing that gets past this layer (a job, the admin socket) can write either.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::Method;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
@@ -16,11 +15,7 @@ fn reads(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    match state.db.replica_of() {
-        Some(primary) if !reads(req.method()) => {
-            ApiError::ReadOnlyReplica(primary.to_string()).into_response()
-        }
-        _ => next.run(req).await,
-    }
+pub fn refusal(state: &AppState, req: &Request) -> Option<Response> {
+    let primary = state.db.replica_of()?;
+    (!reads(req.method())).then(|| ApiError::ReadOnlyReplica(primary.to_string()).into_response())
 }

@@ -1,14 +1,11 @@
-//! The throttle layer: refuses banned addresses, counts each request against its class
-//! (anonymous per address, authenticated per user, writes per user or address), and puts
+//! Throttling of every request: refuses banned addresses, counts each request against its
+//! class (anonymous per address, authenticated per user, writes per user or address), and puts
 //! `RateLimit-*` headers on every response a limit counted, describing the limit closest to
 //! refusing (handlers add theirs, for sign-in, sign-up and comments, through the request meta).
 
-use std::sync::Arc;
-
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderName, HeaderValue, Method};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::context::RequestMeta;
@@ -41,20 +38,23 @@ fn token_user(state: &AppState, req: &Request) -> Option<i64> {
         .ok()
 }
 
-pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Counts the request against its limits: the refusal to answer with when a ban or a limit
+/// refuses it, None when it may go on. Allow-listed addresses cost nothing here (no key is
+/// made, no token checked, no limiter touched).
+pub fn check(state: &AppState, req: &Request, meta: &RequestMeta) -> Option<Response> {
     if never_throttled(req.uri().path()) {
-        return next.run(req).await;
+        return None;
     }
-    let Some(meta) = req.extensions().get::<Arc<RequestMeta>>().cloned() else {
-        return next.run(req).await;
-    };
     let ip = meta.ip;
     if let Some(ip) = ip
         && state.throttle.bans.active(ip, state.clock.now()).is_some()
     {
-        return ApiError::IpBanned.into_response();
+        return Some(ApiError::IpBanned.into_response());
     }
-    let user = token_user(&state, &req);
+    if ip.is_some_and(|ip| state.throttle.bans.allowed(ip)) {
+        return None;
+    }
+    let user = token_user(state, req);
     let key = key_for(user, ip);
     let now = state.clock.monotonic_ns();
     let general = if user.is_some() {
@@ -72,23 +72,23 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         if let Some(decision) = state.throttle.check(*class, &key, ip, now) {
             meta.note_rate(decision);
             if !decision.allowed {
-                state.throttle_hit(&key, ip, *class);
+                // The strike's security event carries the request id, like a handler's.
+                meta.span()
+                    .in_scope(|| state.throttle_hit(&key, ip, *class));
                 let mut response = ApiError::Throttled {
                     retry_after: decision.retry_after_secs,
                 }
                 .into_response();
-                add_headers(&mut response, &meta);
-                return response;
+                add_headers(&mut response, meta);
+                return Some(response);
             }
         }
     }
-    let mut response = next.run(req).await;
-    add_headers(&mut response, &meta);
-    response
+    None
 }
 
 /// `RateLimit-*` of the limit closest to refusing this request, if any limit counted it.
-fn add_headers(response: &mut Response, meta: &RequestMeta) {
+pub fn add_headers(response: &mut Response, meta: &RequestMeta) {
     let Some(Decision {
         limit,
         remaining,

@@ -92,6 +92,11 @@ pub fn writer<W: Write + Send + 'static>(
 }
 
 impl Batched {
+    /// Appends whole lines (for writers that format their own, like the access log).
+    pub fn append(&self, lines: &[u8]) {
+        self.shared.append(lines);
+    }
+
     /// Lines dropped because too much was waiting.
     pub fn dropped(&self) -> u64 {
         self.shared.health.dropped_lines.load(Ordering::Relaxed)
@@ -113,24 +118,25 @@ pub struct LineWriter<'a> {
     shared: &'a Shared,
 }
 
+impl Shared {
+    fn append(&self, buf: &[u8]) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if pending.len() + buf.len() > MAX_PENDING {
+            self.health.dropped_lines.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let before = pending.len();
+        pending.extend_from_slice(buf);
+        // Once, when crossing the mark: each notify is a system call, waiter or not.
+        if before < FLUSH_AT && pending.len() >= FLUSH_AT {
+            self.wake.notify_one();
+        }
+    }
+}
+
 impl Write for LineWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut pending = self
-            .shared
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if pending.len() + buf.len() > MAX_PENDING {
-            self.shared
-                .health
-                .dropped_lines
-                .fetch_add(1, Ordering::Relaxed);
-            return Ok(buf.len());
-        }
-        pending.extend_from_slice(buf);
-        if pending.len() >= FLUSH_AT {
-            self.shared.wake.notify_one();
-        }
+        self.shared.append(buf);
         Ok(buf.len())
     }
 

@@ -4,14 +4,17 @@
 //! optional human-readable copy on standard output.
 //!
 //! Files are written in batches by a flusher thread (`batched`: no wake-up per line; a
-//! stalled disk drops lines rather than stalling requests, and counts them). Nothing logged ever contains a password, token, secret,
+//! stalled disk drops lines rather than stalling requests, and counts them). Access lines do
+//! not go through `tracing`: `http::access_log` writes them itself (see there why), into the
+//! writer installed here; only the human-readable stdout copy gets them as events. Nothing logged ever contains a password, token, secret,
 //! Authorization header or cookie: requests are logged by route, path and query *names* only,
 //! and no code path logs bodies or credentials.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
-use super::batched::FlushGuard;
+use super::batched::{Batched, FlushGuard};
 
 use tracing_subscriber::filter::{EnvFilter, FilterFn, LevelFilter};
 use tracing_subscriber::layer::SubscriberExt;
@@ -24,6 +27,20 @@ use crate::config::Config;
 /// The log target of access lines and of security events.
 pub const ACCESS: &str = "access";
 pub const SECURITY: &str = "security";
+
+static ACCESS_FILE: OnceLock<Batched> = OnceLock::new();
+static ACCESS_TO_STDOUT: AtomicBool = AtomicBool::new(false);
+
+/// Where access lines go: the `access.log` writer, once [`init`] has run (never in tests that
+/// build the app without `serve`).
+pub fn access_file() -> Option<&'static Batched> {
+    ACCESS_FILE.get()
+}
+
+/// Whether access lines are also copied to standard output (`log.stdout`).
+pub fn access_to_stdout() -> bool {
+    ACCESS_TO_STDOUT.load(Ordering::Relaxed)
+}
 
 /// Keeps the writers alive and lets the operator rotate them.
 pub struct Logs {
@@ -85,13 +102,8 @@ pub fn init(config: &Config) -> anyhow::Result<Logs> {
         .with_writer(writer("app.log"))
         .with_filter(FilterFn::new(|meta| meta.target() != ACCESS))
         .with_filter(level);
-    let access = fmt::layer()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_writer(writer("access.log"))
-        .with_filter(FilterFn::new(|meta| meta.target() == ACCESS));
+    let _ = ACCESS_FILE.set(writer("access.log"));
+    ACCESS_TO_STDOUT.store(config.log.stdout, Ordering::Relaxed);
     let security = fmt::layer()
         .json()
         .flatten_event(true)
@@ -119,7 +131,6 @@ pub fn init(config: &Config) -> anyhow::Result<Logs> {
     });
     tracing_subscriber::registry()
         .with(app)
-        .with(access)
         .with(security)
         .with(stdout)
         .with(sentry)

@@ -104,8 +104,29 @@ pub fn record_request(method: &axum::http::Method, route: &str, status: u16, sec
         duration: metrics::Histogram,
         counts: Vec<(axum::http::Method, u16, metrics::Counter)>,
     }
+    // Keys are route templates of our own (or `(unmatched)`), never what a client sent: a
+    // plain FNV hash is enough, and much cheaper than SipHash on every request.
+    #[derive(Default)]
+    struct Fnv(u64);
+    impl std::hash::Hasher for Fnv {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            let mut hash = if self.0 == 0 {
+                0xcbf2_9ce4_8422_2325
+            } else {
+                self.0
+            };
+            for &b in bytes {
+                hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+            self.0 = hash;
+        }
+    }
+    type Routes = HashMap<String, RouteMetrics, std::hash::BuildHasherDefault<Fnv>>;
     thread_local! {
-        static ROUTES: RefCell<HashMap<String, RouteMetrics>> = RefCell::new(HashMap::new());
+        static ROUTES: RefCell<Routes> = RefCell::new(Routes::default());
     }
     ROUTES.with(|routes| {
         let mut routes = routes.borrow_mut();

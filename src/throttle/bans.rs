@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,6 +46,9 @@ pub struct Bans {
     active: Cache<IpAddr, Ban>,
     /// How many times an address was banned lately (for escalation).
     history: Cache<IpAddr, u32>,
+    /// Whether any ban was ever made: until then [`Bans::active`], asked on every request,
+    /// need not look anything up.
+    any: AtomicBool,
 }
 
 impl Bans {
@@ -64,6 +68,7 @@ impl Bans {
                 .max_capacity(CAPACITY)
                 .time_to_live(Duration::from_secs(2 * MAX_BAN_SECS as u64))
                 .build(),
+            any: AtomicBool::new(false),
         }
     }
 
@@ -74,6 +79,9 @@ impl Bans {
 
     /// The ban in force on `ip` at `now`, if any.
     pub fn active(&self, ip: IpAddr, now: i64) -> Option<Ban> {
+        if !self.any.load(Ordering::Acquire) {
+            return None;
+        }
         self.active.get(&ip).filter(|b| b.until > now)
     }
 
@@ -132,6 +140,7 @@ impl Bans {
         };
         self.history.insert(ip, level);
         self.active.insert(ip, ban.clone());
+        self.any.store(true, Ordering::Release);
         ban
     }
 
