@@ -15,15 +15,24 @@ fn git(args: &[&str]) -> Option<String> {
 fn main() {
     let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=BUILD_GIT_COMMIT={commit}");
-    // Rebuild when HEAD moves. In a worktree `.git` is a file, so ask git where HEAD lives
-    // (a path that does not exist would make cargo rerun this script on every build).
-    match git(&["rev-parse", "--git-path", "HEAD"]) {
-        Some(head) => {
-            println!("cargo:rerun-if-changed={head}");
-            if let Some(refs) = git(&["rev-parse", "--git-path", "refs/heads"]) {
-                println!("cargo:rerun-if-changed={refs}");
-            }
-        }
-        None => println!("cargo:rerun-if-changed=build.rs"),
+    // Rebuild when this checkout's commit moves: HEAD, and the file of the branch it is on
+    // (not every branch: a commit in another worktree must not cost a release rebuild). Git
+    // says where they live (in a worktree `.git` is a file), and only files that exist are
+    // named (cargo reruns on every build for a path that does not).
+    let mut watched = vec![git(&["rev-parse", "--git-path", "HEAD"])];
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        watched.push(git(&["rev-parse", "--git-path", &branch]));
+        watched.push(git(&["rev-parse", "--git-path", "packed-refs"]));
+    }
+    let watched: Vec<String> = watched
+        .into_iter()
+        .flatten()
+        .filter(|path| std::path::Path::new(path).exists())
+        .collect();
+    if watched.is_empty() {
+        println!("cargo:rerun-if-changed=build.rs");
+    }
+    for path in watched {
+        println!("cargo:rerun-if-changed={path}");
     }
 }
