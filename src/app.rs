@@ -51,7 +51,7 @@ pub struct AppInner {
     /// Generated sitemap, feeds and robots.txt, by content version.
     pub seo: crate::seo::Documents,
     /// Whole answers to anonymous reads of public content.
-    pub public_cache: crate::http::public_cache::PublicCache,
+    pub public_cache: crate::http::public_cache::store::PublicCache,
     /// `Cache-Control` of anonymous public answers, from `[cache]`.
     pub public_cache_policy: axum::http::HeaderValue,
     /// Firing and recent alerts, and what the alert rules count.
@@ -184,7 +184,7 @@ impl AppState {
             shared: RwLock::new(Arc::new(shared)),
             disk: RwLock::new(crate::ops::health::default_probe()),
             seo: crate::seo::Documents::default(),
-            public_cache: crate::http::public_cache::PublicCache::new(response_cache_bytes),
+            public_cache: crate::http::public_cache::store::PublicCache::new(response_cache_bytes),
             public_cache_policy,
             alerts: crate::alerts::Alerts::default(),
             replication: crate::ops::replication::Replication::default(),

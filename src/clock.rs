@@ -77,9 +77,28 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
         .map(|t| t.unix_timestamp())
 }
 
+/// `1d 4h`, `3h 12m`, `42s`.
+pub fn human_duration(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, m) => format!("{m}m {}s", secs % 60),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human_duration(42), "42s");
+        assert_eq!(human_duration(125), "2m 5s");
+        assert_eq!(human_duration(3 * 3600 + 12 * 60), "3h 12m");
+        assert_eq!(human_duration(86_400 + 4 * 3600 + 5), "1d 4h");
+    }
 
     #[test]
     fn formats_utc_and_parses_offsets() {

@@ -240,7 +240,7 @@ fn disk(s: &Sample, threshold: f64) -> Option<String> {
 }
 
 fn human(secs: i64) -> String {
-    crate::ops::health::human_duration(secs.max(0) as u64)
+    crate::clock::human_duration(secs.max(0) as u64)
 }
 
 #[cfg(test)]

@@ -79,8 +79,8 @@ fn backup_problem(state: &AppState, now: i64) -> Option<String> {
     (age > 2 * every.as_secs()).then(|| {
         format!(
             "the newest backup is {} old (backup.every is {})",
-            crate::ops::health::human_duration(age as u64),
-            crate::ops::health::human_duration(every.as_secs().max(0) as u64)
+            crate::clock::human_duration(age as u64),
+            crate::clock::human_duration(every.as_secs().max(0) as u64)
         )
     })
 }

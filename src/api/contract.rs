@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 use crate::http::docs::{REDOC_PATH, SCHEMA_PATH, SWAGGER_PATH};
-use crate::http::public_cache::CACHED_ROUTES;
+use crate::http::public_cache::store::CACHED_ROUTES;
 use crate::http::throttle::never_throttled;
 
 const METHODS: &[&str] = &[

@@ -10,6 +10,10 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::secrets::{self, JwtKey, SecretsFile};
 
+/// Clock skew tolerated on a token's `exp` and `iat`, in seconds (and so how long a retired
+/// key must outlive the last token it signed).
+pub const LEEWAY_SECS: i64 = 30;
+
 struct VerifyingKey {
     key: DecodingKey,
     /// None for the current key; for retired keys, the last second a token signed by them
@@ -54,7 +58,7 @@ impl KeyRing {
     /// The ring for a configuration: `auth.jwt_secret` when set (checked for strength), else
     /// the keys of the secrets file.
     pub fn load(config: &Config, secrets: &SecretsFile, now: i64) -> anyhow::Result<KeyRing> {
-        let lifetime = config.auth.access_ttl.as_secs() + super::tokens::LEEWAY_SECS;
+        let lifetime = config.auth.access_ttl.as_secs() + LEEWAY_SECS;
         if let Some(secret) = config.auth.jwt_secret.expose() {
             secrets::check_configured("auth.jwt_secret", secret)?;
             // A stable kid derived from the secret: tokens survive restarts, and changing the

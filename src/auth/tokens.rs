@@ -15,8 +15,7 @@ pub const AUDIENCE: &str = "blogd-api";
 /// The one algorithm accepted. Anything else in a token header (`none`, RS256 with our
 /// secret as a "public key", …) is refused before any signature check.
 pub const ALGORITHM: Algorithm = Algorithm::HS256;
-/// Clock skew tolerated on `exp` and `iat`, in seconds.
-pub const LEEWAY_SECS: i64 = 30;
+pub use super::keys::LEEWAY_SECS;
 
 /// The claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]

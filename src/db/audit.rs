@@ -5,7 +5,22 @@ use rusqlite::{Connection, Row, params};
 
 use crate::clock::rfc3339;
 use crate::db::StoreError;
-use crate::security::audit::AuditItem;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One audit record as listed (`GET /api/v1/audit`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditItem {
+    pub id: i64,
+    pub time: String,
+    pub actor: String,
+    /// A dotted name: `auth.login`, `post.update`, `user.update`, …
+    pub action: String,
+    /// `kind:key`, e.g. `post:my-slug`, `user:alice`.
+    pub target: Option<String>,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+}
 
 /// One audit record as stored. `user_id` names the actor when `name` is None (looked up
 /// here, in the transaction of the change).

@@ -16,8 +16,7 @@ use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, VARY};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::Response;
 
-use super::public_cache::CACHED_ROUTES;
-use crate::app::AppState;
+use super::public_cache::store::CACHED_ROUTES;
 use crate::config::CacheConfig;
 
 /// The policy of anonymous public answers, from `[cache]`.
@@ -45,7 +44,7 @@ pub fn is_public_read(req: &Request, route: Option<&MatchedPath>) -> bool {
 
 /// Puts `Cache-Control` on an answer whose handler did not choose one: the shared policy
 /// for a public read that succeeded (200, 304), `no-store` for everything else.
-pub fn apply(state: &AppState, response: &mut Response, public_read: bool) {
+pub fn apply(public_policy: &HeaderValue, response: &mut Response, public_read: bool) {
     if response.headers().contains_key(CACHE_CONTROL) {
         return;
     }
@@ -53,7 +52,7 @@ pub fn apply(state: &AppState, response: &mut Response, public_read: bool) {
     let shared = public_read && (status == StatusCode::OK || status == StatusCode::NOT_MODIFIED);
     let headers = response.headers_mut();
     if shared {
-        headers.insert(CACHE_CONTROL, state.public_cache_policy.clone());
+        headers.insert(CACHE_CONTROL, public_policy.clone());
         headers.append(VARY, HeaderValue::from_static("Authorization"));
     } else {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

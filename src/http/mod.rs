@@ -104,7 +104,7 @@ async fn edge(State(state): State<AppState>, mut req: Request, next: Next) -> Re
         suspicious::report_refusal(&state, &meta, refusal, &method, route);
     }
     headers::secure(&mut response, docs, https);
-    cache_control::apply(&state, &mut response, public_read);
+    cache_control::apply(&state.public_cache_policy, &mut response, public_read);
     let id_header = echo.unwrap_or_else(|| id.header_value());
     response
         .headers_mut()

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::health::{CheckResult, HealthReport, Status, human_duration};
+use super::health::{CheckResult, HealthReport, Status};
 use crate::app::AppState;
+use crate::clock::human_duration;
 use crate::db::migrate;
 
 /// Disk thresholds: degraded under 10 % free, unhealthy under 2 %.

@@ -228,17 +228,6 @@ impl DiskProbe for StatVfs {
     }
 }
 
-/// `1d 4h`, `3h 12m`, `42s`.
-pub fn human_duration(secs: u64) -> String {
-    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{secs}s"),
-        (0, 0, m) => format!("{m}m {}s", secs % 60),
-        (0, h, m) => format!("{h}h {m}m"),
-        (d, h, _) => format!("{d}d {h}h"),
-    }
-}
-
 /// A probe that reports a fixed free fraction (tests, and a stand-in when statvfs fails).
 pub struct FixedDisk(pub f64);
 
@@ -255,14 +244,6 @@ pub fn default_probe() -> Arc<dyn DiskProbe> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn human_durations() {
-        assert_eq!(human_duration(42), "42s");
-        assert_eq!(human_duration(125), "2m 5s");
-        assert_eq!(human_duration(3 * 3600 + 12 * 60), "3h 12m");
-        assert_eq!(human_duration(86_400 + 4 * 3600 + 5), "1d 4h");
-    }
 
     #[test]
     fn statvfs_reads_this_file_system() {

@@ -5,8 +5,6 @@
 //! domain records with it, so a rule audits alike whichever door reached it.
 
 use rusqlite::Connection;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::db::{StoreError, audit as table};
 
@@ -160,17 +158,4 @@ impl Actor {
     }
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AuditItem {
-    pub id: i64,
-    pub time: String,
-    pub actor: String,
-    /// A dotted name: `auth.login`, `post.update`, `user.update`, …
-    pub action: String,
-    /// `kind:key`, e.g. `post:my-slug`, `user:alice`.
-    pub target: Option<String>,
-    pub ip: Option<String>,
-    pub request_id: Option<String>,
-}
-
-pub use table::list;
+pub use table::{AuditItem, list};

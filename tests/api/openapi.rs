@@ -421,7 +421,7 @@ async fn the_layers_statuses_and_headers_are_documented_everywhere_they_apply() 
         }
     }
     // Conditional reads: every route the response cache serves takes If-None-Match.
-    for route in blogd::http::public_cache::CACHED_ROUTES {
+    for route in blogd::http::public_cache::store::CACHED_ROUTES {
         let op = &doc["paths"][route]["get"];
         assert!(op["responses"]["304"].is_object(), "{route}: 304");
         assert!(

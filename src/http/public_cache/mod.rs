@@ -16,74 +16,22 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
 use axum::http::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
-use crate::http::conditional::etag_of;
 
-/// Route templates whose anonymous answers are the same for everyone.
-pub const CACHED_ROUTES: &[&str] = &[
-    "/api/v1/posts",
-    "/api/v1/posts/{slug}",
-    "/api/v1/posts/{slug}/comments",
-    "/api/v1/categories",
-    "/api/v1/categories/{slug}",
-    "/api/v1/tags",
-    "/api/v1/tags/{slug}",
-    "/api/v1/authors",
-    "/api/v1/authors/{username}",
-    "/api/v1/seo/posts/{slug}",
-];
+pub mod store;
+use crate::http::conditional::etag_of;
+use store::{CACHED_ROUTES, Entry};
 
 /// Answers bigger than this are not kept (one page of a list is far smaller).
 const MAX_ENTRY_BYTES: usize = 1024 * 1024;
 /// Longer query strings are not worth a key.
 const MAX_QUERY_BYTES: usize = 512;
-
-/// One stored answer (a 200 with its JSON body).
-#[derive(Debug)]
-pub struct Entry {
-    generation: u64,
-    /// Unix time from which a scheduled post makes this answer outdated.
-    valid_until: i64,
-    etag: HeaderValue,
-    /// The handler's headers (content type, ETag…), without Content-Length.
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-#[derive(Clone)]
-pub struct PublicCache {
-    entries: moka::sync::Cache<String, Arc<Entry>>,
-}
-
-impl PublicCache {
-    pub fn new(max_bytes: u64) -> PublicCache {
-        PublicCache {
-            entries: moka::sync::Cache::builder()
-                .max_capacity(max_bytes)
-                .weigher(|key: &String, entry: &Arc<Entry>| {
-                    u32::try_from(key.len() + entry.body.len() + 128).unwrap_or(u32::MAX)
-                })
-                .build(),
-        }
-    }
-
-    /// Bytes held (after pending evictions are applied), for tests and the operator.
-    pub fn weighted_size(&self) -> u64 {
-        self.entries.run_pending_tasks();
-        self.entries.weighted_size()
-    }
-
-    pub fn entry_count(&self) -> u64 {
-        self.entries.run_pending_tasks();
-        self.entries.entry_count()
-    }
-}
 
 /// Writes the key of a cacheable request into `key`; false when the request must go to the
 /// handler.
