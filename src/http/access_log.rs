@@ -18,9 +18,10 @@
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::net::IpAddr;
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::header::USER_AGENT;
 use axum::http::{HeaderValue, Method, Uri};
 
@@ -44,6 +45,50 @@ impl Pending {
             uri: req.uri().clone(),
             user_agent: req.headers().get(USER_AGENT).cloned(),
         })
+    }
+}
+
+/// Writes the line of a request whose answer never came: the client went away (or the
+/// connection broke) while its handler ran, and the handler's future was dropped. Such a
+/// request is logged with status 499 (nginx's "client closed request") and the time it ran,
+/// so slow requests that clients give up on are seen, not lost from the log.
+pub struct Abandoned {
+    watched: Option<(Pending, Arc<RequestMeta>, Option<MatchedPath>, Instant)>,
+}
+
+/// The status logged for an abandoned request.
+pub const CLIENT_CLOSED_REQUEST: u16 = 499;
+
+impl Abandoned {
+    /// Watches a request until [`Abandoned::answered`]; nothing to watch without a log.
+    pub fn watch(
+        pending: Option<Pending>,
+        meta: &Arc<RequestMeta>,
+        route: Option<&MatchedPath>,
+    ) -> Abandoned {
+        Abandoned {
+            watched: pending.map(|p| (p, meta.clone(), route.cloned(), Instant::now())),
+        }
+    }
+
+    /// The answer is ready: the caller writes the line itself.
+    pub fn answered(mut self) -> Option<Pending> {
+        self.watched.take().map(|(pending, ..)| pending)
+    }
+}
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        let Some((pending, meta, route, started)) = self.watched.take() else {
+            return;
+        };
+        let outcome = Outcome {
+            route: route.as_ref().map_or("(unmatched)", MatchedPath::as_str),
+            status: CLIENT_CLOSED_REQUEST,
+            elapsed: started.elapsed(),
+            bytes: 0,
+        };
+        write(pending, &meta, &outcome);
     }
 }
 

@@ -94,10 +94,12 @@ async fn edge(State(state): State<AppState>, mut req: Request, next: Next) -> Re
     let public_read = cache_control::is_public_read(&req, route.as_ref());
     let https = req.extensions().get::<Transport>().is_some_and(|t| t.https);
     let access = access_log::Pending::of(&req);
+    let abandoned = access_log::Abandoned::watch(access, &meta, route.as_ref());
     req.extensions_mut().insert(meta.clone());
     let timer = request_metrics::start();
 
     let mut response = next.run(req).await;
+    let access = abandoned.answered();
 
     let route = route.as_ref().map_or("(unmatched)", MatchedPath::as_str);
     if let Some(refusal) = error_body::render(&mut response, &id) {

@@ -134,6 +134,68 @@ async fn access_lines_have_the_fields_and_never_the_secrets() {
     );
 }
 
+/// A request whose client goes away while its handler runs still gets its access line:
+/// status 499 and the time it ran (before, the dropped request left no trace at all).
+#[tokio::test]
+async fn a_request_abandoned_by_its_client_is_logged_as_499() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (data, logs) = (dir.path().join("data"), dir.path().join("logs"));
+    let mut server = start(&data, &logs, &[]);
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({"username": "admin", "password": server.admin_password()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap();
+
+    // Another process holds the write lock: the write below waits inside its handler.
+    let blocker = rusqlite::Connection::open(data.join("blogd.db")).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let body = r#"{"name":"Left behind"}"#;
+    let mut tcp = tokio::net::TcpStream::connect(server.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let request = format!(
+        "POST /api/v1/categories HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {token}\r\n\
+         x-request-id: abandoned-1\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let metrics = format!("{}/metrics", server.base);
+    eventually_some("the write waiting in its handler", async || {
+        let text = client.get(&metrics).send().await.ok()?.text().await.ok()?;
+        let in_flight: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("http_requests_in_flight "))?
+            .trim()
+            .parse()
+            .ok()?;
+        // This metrics request is one of them.
+        (in_flight >= 2.0).then_some(())
+    })
+    .await;
+    drop(tcp);
+
+    let line = eventually_some("the abandoned request's access line", async || {
+        lines(&logs.join("access.log"))
+            .into_iter()
+            .find(|l| l["request_id"] == "abandoned-1")
+    })
+    .await;
+    blocker.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(line["status"], 499, "{line}");
+    assert_eq!(line["route"], "/api/v1/categories");
+    assert_eq!(line["method"], "POST");
+    assert_eq!(line["bytes"], 0);
+    assert!(server.stop());
+}
+
 #[tokio::test]
 async fn size_rotation_keeps_the_configured_number_of_files() {
     let dir = tempfile::tempdir().unwrap();
