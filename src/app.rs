@@ -37,7 +37,7 @@ pub struct AppInner {
     /// The certificate served, when HTTPS is on.
     pub tls: Option<Arc<Tls>>,
     /// The log files, once `serve` has set them up (not in tests or shell commands).
-    pub logs: std::sync::OnceLock<Arc<crate::ops::logs::Logs>>,
+    pub logs: std::sync::OnceLock<Arc<crate::logging::Logs>>,
     /// The page-view queue and its writer.
     pub analytics: Analytics,
     /// Wakes the webhook worker when a post change queued a delivery.

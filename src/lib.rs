@@ -19,6 +19,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod logging;
 pub mod ops;
 pub mod secrets;
 pub mod security;

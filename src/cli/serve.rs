@@ -5,7 +5,7 @@ use anyhow::Context;
 use crate::config::Config;
 
 pub fn run(config: Config) -> anyhow::Result<()> {
-    let logs = std::sync::Arc::new(crate::ops::logs::init(&config)?);
+    let logs = std::sync::Arc::new(crate::logging::init(&config)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

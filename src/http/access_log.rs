@@ -38,8 +38,7 @@ pub struct Pending {
 impl Pending {
     /// None when no access log is kept (tests that build the app without `serve`).
     pub fn of(req: &Request) -> Option<Pending> {
-        let wanted =
-            crate::ops::logs::access_file().is_some() || crate::ops::logs::access_to_stdout();
+        let wanted = crate::logging::access_file().is_some() || crate::logging::access_to_stdout();
         wanted.then(|| Pending {
             method: req.method().clone(),
             uri: req.uri().clone(),
@@ -108,7 +107,7 @@ pub fn write(pending: Pending, meta: &RequestMeta, outcome: &Outcome) {
         .as_ref()
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if let Some(file) = crate::ops::logs::access_file() {
+    if let Some(file) = crate::logging::access_file() {
         thread_local! {
             static LINE: RefCell<String> = RefCell::new(String::with_capacity(512));
         }
@@ -126,11 +125,11 @@ pub fn write(pending: Pending, meta: &RequestMeta, outcome: &Outcome) {
             file.append(line.as_bytes());
         });
     }
-    if crate::ops::logs::access_to_stdout() {
+    if crate::logging::access_to_stdout() {
         let mut path = String::new();
         push_logged_path(&mut path, &pending.uri);
         tracing::info!(
-            target: crate::ops::logs::ACCESS,
+            target: crate::logging::ACCESS,
             request_id = %meta.request_id,
             method = %pending.method,
             route = outcome.route,

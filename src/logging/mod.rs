@@ -10,19 +10,22 @@
 //! Authorization header or cookie: requests are logged by route, path and query *names* only,
 //! and no code path logs bodies or credentials.
 
+pub mod batched;
+pub mod rotating;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use super::batched::{Batched, FlushGuard};
+use batched::{Batched, FlushGuard};
 
 use tracing_subscriber::filter::{EnvFilter, FilterFn, LevelFilter};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, fmt};
 
-use super::rotating::{LogHealth, RotatingFile};
 use crate::config::Config;
+use rotating::{LogHealth, RotatingFile};
 
 /// The log target of access lines and of security events.
 pub const ACCESS: &str = "access";
@@ -91,7 +94,7 @@ pub fn init(config: &Config) -> anyhow::Result<Logs> {
             health.clone(),
         );
         files.push(file.clone());
-        let (writer, guard) = super::batched::writer(file, health.clone());
+        let (writer, guard) = batched::writer(file, health.clone());
         guards.push(guard);
         writer
     };
