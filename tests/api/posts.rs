@@ -210,6 +210,18 @@ async fn filters_search_and_ordering() {
     assert!(bad.body["details"]["ordering"].is_array());
     let bad = get("status=archived").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body["details"]["status"].is_array());
+
+    // docs/frontend.md: an empty filter is no filter (a search form that sends every field).
+    assert_eq!(
+        slugs(&get("status=&category=&tag=&author=&q=&ordering=").await),
+        ["apple-pie", "async-rust", "borrow-checker"]
+    );
+    assert_eq!(
+        slugs(&get("category=&tag=async").await),
+        ["async-rust"],
+        "the filters that are given still apply"
+    );
 }
 
 #[tokio::test]
