@@ -14,8 +14,12 @@ done
 [ -n "$shared" ] || { echo "FAIL: no ../shared/tools/install-rustsec-db.sh (set BLOGD_SHARED_DIR)"; exit 1; }
 "$shared/tools/install-rustsec-db.sh"
 echo "RustSec advisory database snapshot: $(cat "$shared/rustsec-advisory-db/SNAPSHOT")"
+# cargo-deny reads the metadata of every crate in Cargo.lock, for every target (wasm ones too):
+# fetch them first from the registry, which the machines do reach, so --offline finds them all.
+cargo fetch --locked --quiet
 out=$(cargo deny --offline check --hide-inclusion-graph 2>&1) && ok=1 || ok=0
 # Duplicate small crates are warnings (see deny.toml); show how many, and every error in full.
 echo "duplicate crate versions (allowed, shown as warnings): $(grep -c '^warning\[duplicate\]' <<<"$out" || true)"
 awk '/^(error|warning)\[/{show = ($0 !~ /^warning\[duplicate\]/)} /^(advisories|bans|licenses|sources) /{show=1} show' <<<"$out"
-[ "$ok" = 1 ] || { echo "FAIL: cargo deny"; exit 1; }
+# A failure that is no finding (cargo metadata, a missing crate) prints only ERROR lines: show them.
+[ "$ok" = 1 ] || { grep -E '\[ERROR\]|^error' <<<"$out" | grep -v '^error\[' || true; echo "FAIL: cargo deny"; exit 1; }
