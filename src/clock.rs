@@ -1,4 +1,4 @@
-//! The server's clock, in Unix seconds, and RFC 3339 formatting.
+//! The server's clock, in Unix seconds, and its date formats (RFC 3339, HTTP dates).
 //!
 //! Every time-dependent rule (token expiry, scheduled posts, lockout windows) reads
 //! [`Clock::now`], never the system clock directly, so tests can move time forward instead
@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
 
 #[derive(Clone)]
 pub struct Clock {
@@ -77,6 +78,27 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
         .map(|t| t.unix_timestamp())
 }
 
+/// `Mon, 23 Nov 2026 07:00:00 GMT`: the date format of HTTP headers and of RSS 2.0.
+pub fn http_date(unix: i64) -> String {
+    let format = format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// Parses an HTTP date (`If-Modified-Since`), in the preferred format only.
+pub fn parse_http_date(text: &str) -> Option<i64> {
+    let format = format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(text.trim(), &format)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
+}
+
 /// `1d 4h`, `3h 12m`, `42s`.
 pub fn human_duration(secs: u64) -> String {
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
@@ -91,6 +113,16 @@ pub fn human_duration(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates_round_trip() {
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            parse_http_date(&http_date(1_795_000_000)),
+            Some(1_795_000_000)
+        );
+        assert_eq!(parse_http_date("yesterday"), None);
+    }
 
     #[test]
     fn human_durations() {

@@ -3,7 +3,7 @@
 //! `cli/mod.rs`, the admin socket in `admin/api.rs`.
 
 use crate::db::StoreError;
-use crate::error::FieldErrors;
+use crate::field_errors::FieldErrors;
 
 /// Why a rule refused an action, or why the action could not be done.
 #[derive(Debug, thiserror::Error)]

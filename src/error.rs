@@ -7,15 +7,12 @@
 //! timeout) carry no payload and are mapped from their status there, so every error a client
 //! sees has the same shape.
 
-use std::collections::BTreeMap;
-
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::db::StoreError;
 
-/// Field name → messages, the `details` of a `validation_error`.
-pub type FieldErrors = BTreeMap<String, Vec<String>>;
+pub use crate::field_errors::FieldErrors;
 
 /// The `details` of an error body: what went wrong per field (`validation_error`), or where
 /// to go instead (`read_only_replica`: `{"primary": URL}`).

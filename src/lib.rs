@@ -18,6 +18,7 @@ pub mod content;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod field_errors;
 pub mod http;
 pub mod logging;
 pub mod ops;

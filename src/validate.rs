@@ -1,6 +1,6 @@
 //! Field checks for request bodies, collected so one answer lists every problem.
 
-use crate::error::FieldErrors;
+use crate::field_errors::FieldErrors;
 
 #[derive(Default)]
 pub struct Validator {

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::config::{ByteSize, HumanDuration, OptionalPath, OptionalUrl, Redacted};
+use crate::config::values::{ByteSize, HumanDuration, OptionalPath, OptionalUrl, Redacted};
 
 use super::Severity;
 

@@ -57,7 +57,7 @@ pub async fn gather(state: &AppState) -> Sample {
 /// The fuller of the data and log file systems.
 fn disk_free_percent(state: &AppState) -> Option<f64> {
     let probe = state.disk_probe();
-    let logs = crate::logging::dir(&state.config);
+    let logs = state.config.log_dir();
     [state.config.storage.data_dir.as_path(), logs.as_path()]
         .into_iter()
         .filter(|p| p.exists())

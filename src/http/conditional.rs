@@ -22,6 +22,28 @@ pub fn etag_of_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
     ))
 }
 
+/// A generated document, ready to send.
+#[derive(Debug)]
+pub struct Doc {
+    pub body: axum::body::Bytes,
+    pub etag: String,
+    /// When this content was generated (it changed at or before then).
+    pub last_modified: i64,
+    pub content_type: &'static str,
+}
+
+impl Doc {
+    pub fn new(body: String, content_type: &'static str, now: i64) -> Doc {
+        let etag = etag_of(body.as_bytes());
+        Doc {
+            body: body.into(),
+            etag,
+            last_modified: now,
+            content_type,
+        }
+    }
+}
+
 fn tags(header: &str) -> impl Iterator<Item = &str> {
     header.split(',').map(str::trim).filter(|t| !t.is_empty())
 }
@@ -64,9 +86,9 @@ pub fn json_with_etag<T: Serialize>(headers: &HeaderMap, value: &T) -> Result<Re
 /// when the client's copy is current: `If-None-Match` decides when present, else
 /// `If-Modified-Since` (RFC 9110 §13.2.2). `no-cache`: caches keep it but ask each time,
 /// which costs a 304 while nothing changed.
-pub fn document(headers: &HeaderMap, doc: &crate::seo::Doc) -> Response {
+pub fn document(headers: &HeaderMap, doc: &Doc) -> Response {
     let etag = HeaderValue::from_str(&doc.etag).unwrap_or(HeaderValue::from_static("\"x\""));
-    let modified = HeaderValue::from_str(&crate::seo::xml::http_date(doc.last_modified))
+    let modified = HeaderValue::from_str(&crate::clock::http_date(doc.last_modified))
         .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
     let fresh = if headers.contains_key(IF_NONE_MATCH) {
         none_match_hits(headers, &doc.etag)
@@ -74,7 +96,7 @@ pub fn document(headers: &HeaderMap, doc: &crate::seo::Doc) -> Response {
         headers
             .get(IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
-            .and_then(crate::seo::xml::parse_http_date)
+            .and_then(crate::clock::parse_http_date)
             .is_some_and(|since| doc.last_modified <= since)
     };
     let common = [

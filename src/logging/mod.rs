@@ -13,7 +13,6 @@
 pub mod batched;
 pub mod rotating;
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -62,18 +61,10 @@ impl Logs {
     }
 }
 
-pub fn dir(config: &Config) -> PathBuf {
-    config
-        .log
-        .dir
-        .as_path()
-        .map_or_else(|| config.storage.data_dir.join("logs"), |d| d.to_path_buf())
-}
-
 /// Installs the global subscriber. Call once, early in `serve`.
 pub fn init(config: &Config) -> anyhow::Result<Logs> {
     crate::ops::files::ensure_data_dir(config)?;
-    let dir = dir(config);
+    let dir = config.log_dir();
     std::fs::create_dir_all(&dir)
         .map_err(|e| anyhow::anyhow!("cannot create the log directory {}: {e}", dir.display()))?;
     let health = Arc::new(LogHealth::default());

@@ -40,7 +40,7 @@ pub(crate) async fn database(state: &AppState) -> CheckResult {
 fn disk(state: &AppState) -> CheckResult {
     let probe = state.disk_probe();
     let data = &state.config.storage.data_dir;
-    let logs = crate::logging::dir(&state.config);
+    let logs = state.config.log_dir();
     let mut worst = Status::Healthy;
     let mut details = serde_json::Map::new();
     for (name, path) in [("data", data.as_path()), ("logs", logs.as_path())] {

@@ -49,7 +49,7 @@ pub fn private_paths(config: &Config) -> Vec<PathBuf> {
     }
     paths.push(crate::content::media::media_dir(data));
     paths.push(crate::ops::backup::dir(config));
-    paths.push(crate::logging::dir(config));
+    paths.push(config.log_dir());
     paths
 }
 

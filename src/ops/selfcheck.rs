@@ -151,7 +151,7 @@ pub fn run(config: &Config, now: i64) -> Vec<Finding> {
             ),
         );
     }
-    let logs = crate::logging::dir(config);
+    let logs = config.log_dir();
     let probe = logs.join(".audit-write-check");
     let writable = std::fs::create_dir_all(&logs).is_ok()
         && std::fs::write(&probe, b"x").is_ok()

@@ -3,7 +3,8 @@
 use std::fmt::Write;
 
 use super::Links;
-use super::xml::{cdata, escape, http_date};
+use super::xml::{cdata, escape};
+use crate::clock::http_date;
 use crate::db::seo::FeedItem;
 
 /// How many posts a feed carries.

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use crate::config::{PathPattern, SiteConfig};
 use crate::db::seo::FeedScope;
+pub use crate::http::conditional::Doc;
 
 /// Builds the site's absolute URLs from an origin (`scheme://host[:port]`).
 pub struct Links<'a> {
@@ -60,28 +61,6 @@ pub struct DocKey {
     pub origin: String,
     pub version: i64,
     pub next_publication: Option<i64>,
-}
-
-/// A generated document, ready to send.
-#[derive(Debug)]
-pub struct Doc {
-    pub body: axum::body::Bytes,
-    pub etag: String,
-    /// When this content was generated (it changed at or before then).
-    pub last_modified: i64,
-    pub content_type: &'static str,
-}
-
-impl Doc {
-    pub fn new(body: String, content_type: &'static str, now: i64) -> Doc {
-        let etag = crate::http::conditional::etag_of(body.as_bytes());
-        Doc {
-            body: body.into(),
-            etag,
-            last_modified: now,
-            content_type,
-        }
-    }
 }
 
 /// The cache of generated documents. Outdated versions are never asked for again and age out.

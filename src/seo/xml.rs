@@ -1,7 +1,4 @@
-//! Writing XML by hand, safely: text escaping, CDATA sections, dates and URL path segments.
-
-use time::OffsetDateTime;
-use time::macros::format_description;
+//! Writing XML by hand, safely: text escaping, CDATA sections and URL path segments.
 
 /// Escapes text for an XML element or attribute, dropping the characters XML 1.0 cannot
 /// carry at all (most C0 controls, lone surrogates cannot occur in a `str`, U+FFFE/U+FFFF).
@@ -30,27 +27,6 @@ fn allowed(c: char) -> bool {
 pub fn cdata(text: &str) -> String {
     let clean: String = text.chars().filter(|c| allowed(*c)).collect();
     format!("<![CDATA[{}]]>", clean.replace("]]>", "]]]]><![CDATA[>"))
-}
-
-/// `Mon, 23 Nov 2026 07:00:00 GMT`: the date format of HTTP headers and of RSS 2.0.
-pub fn http_date(unix: i64) -> String {
-    let format = format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_default()
-}
-
-/// Parses an HTTP date (`If-Modified-Since`), in the preferred format only.
-pub fn parse_http_date(text: &str) -> Option<i64> {
-    let format = format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    time::PrimitiveDateTime::parse(text.trim(), &format)
-        .ok()
-        .map(|t| t.assume_utc().unix_timestamp())
 }
 
 /// Percent-encodes one path segment (slugs and usernames are plain already; this is the
@@ -85,16 +61,6 @@ mod tests {
         assert_eq!(section, "<![CDATA[x]]]]><![CDATA[><script>]]>");
         // Only the final terminator closes the last section.
         assert!(section.ends_with("<script>]]>"));
-    }
-
-    #[test]
-    fn http_dates_round_trip() {
-        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(
-            parse_http_date(&http_date(1_795_000_000)),
-            Some(1_795_000_000)
-        );
-        assert_eq!(parse_http_date("yesterday"), None);
     }
 
     #[test]
