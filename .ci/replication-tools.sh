@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs litestream and moto_server (pinned, hash-checked: .ci/requirements-replication.txt)
 # into their own virtual environment, again only when that file changes, and prints the
-# environment's bin directory for PATH. The replication tests find both tools on PATH.
+# directory for PATH that holds those two commands only: the environment's own bin/ would also
+# put its python3 first on PATH, hiding the packages other tests import (feedparser, aiosmtpd).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=${REPLICATION_VENV:-/opt/blogd-replication-venv}
@@ -14,4 +15,6 @@ if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
 fi
 "$venv/bin/litestream" version >&2
 test -x "$venv/bin/moto_server"
-echo "$venv/bin"
+mkdir -p "$venv/tools"
+ln -sf "$venv/bin/litestream" "$venv/bin/moto_server" "$venv/tools/"
+echo "$venv/tools"
