@@ -57,7 +57,7 @@ pub struct AppInner {
     /// Firing and recent alerts, and what the alert rules count.
     pub alerts: crate::alerts::Alerts,
     /// Replication lag, as measured by this server's replication job.
-    pub replication: crate::ops::replication::Replication,
+    pub replication: Arc<crate::ops::replication::Replication>,
 }
 
 /// The HMAC secrets shared with the front end, as accepted now.
@@ -187,7 +187,7 @@ impl AppState {
             public_cache: crate::http::public_cache::store::PublicCache::new(response_cache_bytes),
             public_cache_policy,
             alerts: crate::alerts::Alerts::default(),
-            replication: crate::ops::replication::Replication::default(),
+            replication: Arc::default(),
         }));
         Ok((state, first_admin))
     }

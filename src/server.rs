@@ -161,7 +161,17 @@ fn start_jobs(state: &AppState, alert_loop: bool) -> anyhow::Result<()> {
             state.clock.clone(),
             (&state.config.privacy).into(),
         );
-        crate::ops::delivery::spawn(state.clone());
+        let secrets = state.clone();
+        crate::ops::delivery::spawn(crate::ops::delivery::Worker {
+            webhooks: state.config.webhooks.clone(),
+            alerts: state.config.alerts.clone(),
+            db: state.db.clone(),
+            clock: state.clock.clone(),
+            wake: state.webhooks_wake.clone(),
+            revalidate_secret: Box::new(move || {
+                secrets.shared_secrets().revalidate.current.clone()
+            }),
+        });
         crate::content::schedule::spawn(
             state.db.clone(),
             state.clock.clone(),
@@ -169,6 +179,10 @@ fn start_jobs(state: &AppState, alert_loop: bool) -> anyhow::Result<()> {
             state.webhooks_wake.clone(),
         );
     }
+    // Three jobs keep the whole state, because what they do is about the whole of it: SIGHUP
+    // and a replica's follower watch reload the server's keys and re-read its revocations and
+    // cached answers; the alert loop samples every subsystem the rules watch (throttle,
+    // security events, stats, disk, replication, deliveries).
     crate::ops::signals::spawn_reload_on_sighup(state.clone())?;
     if let Some(tls) = &state.tls {
         crate::http::tls::spawn_watcher(tls.clone(), state.clock.clone());

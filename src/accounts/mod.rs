@@ -40,7 +40,9 @@ pub struct Accounts<'a> {
     pub erase_posts: ErasePosts,
 }
 
-/// A new account as asked for, before validation.
+/// A new account as asked for, before validation. Also the admin socket's request (no
+/// `Debug`: it carries the password).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct NewAccount {
     pub username: String,
     pub email: String,

@@ -15,7 +15,6 @@ use serde::Deserialize;
 
 use super::Peer;
 use super::views::*;
-use crate::accounts::NewAccount;
 use crate::app::AppState;
 use crate::domain::Error;
 use crate::ops::operations::Rotatable;
@@ -371,15 +370,8 @@ async fn list_users(State(state): State<AppState>) -> Reply<Vec<UserView>> {
 async fn create_user(
     State(state): State<AppState>,
     Operator(actor): Operator,
-    Json(body): Json<CreateUserRequest>,
+    Json(account): Json<CreateUserRequest>,
 ) -> Result<(StatusCode, Json<UserView>), AdminError> {
-    let account = NewAccount {
-        username: body.username,
-        email: body.email,
-        password: body.password,
-        display_name: body.display_name,
-        role: body.role,
-    };
     let user = state.accounts().create(&actor, account).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }

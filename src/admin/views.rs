@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::AccountChange;
+use crate::accounts::{AccountChange, NewAccount};
 use crate::auth::Role;
 use crate::ops::backup::{BackupInfo, Progress};
 use crate::ops::health::HealthReport;
@@ -134,14 +134,7 @@ impl From<crate::db::users::UserRow> for UserView {
 }
 
 /// `POST /v1/users`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CreateUserRequest {
-    pub username: String,
-    pub email: String,
-    pub password: String,
-    pub role: Role,
-    pub display_name: Option<String>,
-}
+pub type CreateUserRequest = NewAccount;
 
 /// `PATCH /v1/users/{username}`.
 pub type ChangeUserRequest = AccountChange;

@@ -3,29 +3,43 @@
 //! says, then marking a delivery dead. Deliveries live in SQLite, so a restart loses none, and
 //! a channel that is down holds rows on disk, not memory.
 //!
-//! It needs the running server's secrets as they are rotated, both channel configurations
-//! and the wake-up the writers ring, so it is handed the server's state.
-
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::webhooks::{http_outcome, next_attempt, signature};
-use crate::app::AppState;
+use crate::alerts::config::AlertsConfig;
+use crate::clock::Clock;
+use crate::config::WebhooksConfig;
+use crate::db::Db;
 use crate::db::outbox::{self, Delivery};
 
 /// How often the outbox is looked at when nothing wakes the worker.
 const POLL: Duration = Duration::from_secs(2);
 
+/// What the worker works with.
+pub struct Worker {
+    pub webhooks: WebhooksConfig,
+    pub alerts: AlertsConfig,
+    pub db: Db,
+    pub clock: Clock,
+    /// Rung by every write that queues a delivery.
+    pub wake: Arc<tokio::sync::Notify>,
+    /// The revalidation secret as it is now: a rotation changes it while the worker runs.
+    pub revalidate_secret: Box<dyn Fn() -> String + Send + Sync>,
+}
+
 /// Delivers due deliveries until the runtime stops. Does nothing when neither
 /// `webhooks.revalidate_url` nor an alert channel is configured.
-pub fn spawn(state: AppState) {
-    if state.config.webhooks.revalidate_url.0.is_none()
-        && !crate::alerts::channels::any_configured(&state.config.alerts)
+pub fn spawn(worker: Worker) {
+    if worker.webhooks.revalidate_url.0.is_none()
+        && !crate::alerts::channels::any_configured(&worker.alerts)
     {
         return;
     }
     tokio::spawn(async move {
+        let worker = &worker;
         let client = match reqwest::Client::builder()
-            .timeout(state.config.webhooks.timeout.0)
+            .timeout(worker.webhooks.timeout.0)
             .user_agent(concat!("blogd/", env!("CARGO_PKG_VERSION")))
             .build()
         {
@@ -36,14 +50,14 @@ pub fn spawn(state: AppState) {
             }
         };
         loop {
-            let now = state.clock.now();
-            match state.db.read(move |c| outbox::due(c, now)).await {
+            let now = worker.clock.now();
+            match worker.db.read(move |c| outbox::due(c, now)).await {
                 // One delivery per channel per pass: the next of a channel waits for the
                 // outcome of the one before it. A success moves straight on to the next pass.
                 Ok(due) if !due.is_empty() => {
                     let mut progressed = false;
                     for delivery in due {
-                        progressed |= deliver(&state, &client, delivery).await;
+                        progressed |= deliver(worker, &client, delivery).await;
                     }
                     if progressed {
                         continue;
@@ -53,7 +67,7 @@ pub fn spawn(state: AppState) {
                 Err(err) => tracing::error!(error = %err, "cannot read the webhook outbox"),
             }
             tokio::select! {
-                () = state.webhooks_wake.notified() => {}
+                () = worker.wake.notified() => {}
                 () = tokio::time::sleep(POLL) => {}
             }
         }
@@ -62,17 +76,17 @@ pub fn spawn(state: AppState) {
 
 /// The revalidation webhook: `{event, slug, path}`, signed.
 async fn revalidate(
-    state: &AppState,
+    worker: &Worker,
     client: &reqwest::Client,
     delivery: &Delivery,
 ) -> Result<(), String> {
-    let Some(url) = state.config.webhooks.revalidate_url.0.as_deref() else {
+    let Some(url) = worker.webhooks.revalidate_url.0.as_deref() else {
         return Err("webhooks.revalidate_url is not set".into());
     };
     let body =
         serde_json::json!({"event": delivery.event, "slug": delivery.slug, "path": delivery.path})
             .to_string();
-    let secret = state.shared_secrets().revalidate.current.clone();
+    let secret = (worker.revalidate_secret)();
     let result = client
         .post(url)
         .header("content-type", "application/json")
@@ -84,12 +98,12 @@ async fn revalidate(
 }
 
 /// Tries one delivery and records the outcome; true when it was delivered.
-async fn deliver(state: &AppState, client: &reqwest::Client, delivery: Delivery) -> bool {
+async fn deliver(worker: &Worker, client: &reqwest::Client, delivery: Delivery) -> bool {
     let error = match delivery.channel.as_str() {
-        outbox::REVALIDATE => revalidate(state, client, &delivery).await,
+        outbox::REVALIDATE => revalidate(worker, client, &delivery).await,
         channel => {
             crate::alerts::channels::send(
-                &state.config.alerts,
+                &worker.alerts,
                 client,
                 channel,
                 delivery.payload.as_deref().unwrap_or("{}"),
@@ -98,14 +112,11 @@ async fn deliver(state: &AppState, client: &reqwest::Client, delivery: Delivery)
         }
     }
     .err();
-    let now = state.clock.now();
+    let now = worker.clock.now();
     let id = delivery.id;
     let outcome = match &error {
         None => "delivered",
-        Some(_)
-            if next_attempt(delivery.attempts, state.config.webhooks.max_attempts, now)
-                .is_none() =>
-        {
+        Some(_) if next_attempt(delivery.attempts, worker.webhooks.max_attempts, now).is_none() => {
             "dead"
         }
         Some(_) => "retry",
@@ -117,9 +128,9 @@ async fn deliver(state: &AppState, client: &reqwest::Client, delivery: Delivery)
     };
     metrics::counter!("webhook_deliveries_total", "outcome" => outcome, "channel" => channel)
         .increment(1);
-    let max = state.config.webhooks.max_attempts;
+    let max = worker.webhooks.max_attempts;
     let attempts = delivery.attempts;
-    let stored = state
+    let stored = worker
         .db
         .write(move |tx| match &error {
             None => outbox::mark_delivered(tx, id, now),

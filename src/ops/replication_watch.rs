@@ -4,12 +4,15 @@
 //! report, and what it means for health and readiness.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::replication::{WATCH_EVERY, mtime_ms, newest_ltx_ms, now_ms};
+use super::replication::{Replication, WATCH_EVERY, mtime_ms, newest_ltx_ms, now_ms};
 use crate::app::AppState;
 use crate::config::ReplicationMode;
+use crate::db::Db;
 
 /// Starts the replication job of this server's mode: the heartbeat on a primary under
 /// Litestream, the follower watch on a replica; nothing when replication is off.
@@ -17,7 +20,11 @@ pub fn spawn(state: AppState) {
     match state.config.replication.mode {
         ReplicationMode::Off => {}
         ReplicationMode::Litestream => {
-            tokio::spawn(heartbeat(state));
+            tokio::spawn(heartbeat(
+                state.db.clone(),
+                state.config.replication.heartbeat.0,
+                state.replication.clone(),
+            ));
         }
         ReplicationMode::Replica => {
             tokio::spawn(watch_follower(state));
@@ -25,17 +32,15 @@ pub fn spawn(state: AppState) {
     }
 }
 
-/// The primary: one heartbeat row every `replication.heartbeat`, and its own lag.
-async fn heartbeat(state: AppState) {
-    let every = state.config.replication.heartbeat.0;
+/// The primary: one heartbeat row every `every` (`replication.heartbeat`), and its own lag.
+async fn heartbeat(db: Db, every: Duration, replication: Arc<Replication>) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_beat: Option<i64> = None;
     loop {
         tick.tick().await;
         let at = now_ms();
-        match state
-            .db
+        match db
             .write(move |tx| crate::db::replication::beat(tx, at))
             .await
         {
@@ -43,7 +48,7 @@ async fn heartbeat(state: AppState) {
             Err(err) => tracing::warn!(error = %err, "replication heartbeat not written"),
         }
         // Beats older than one interval should have been picked up by Litestream by now.
-        let path = state.db.path().to_path_buf();
+        let path = db.path().to_path_buf();
         // Unknown until Litestream has made its first LTX file.
         let lag = last_beat
             .zip(newest_ltx_ms(&path))
@@ -51,7 +56,7 @@ async fn heartbeat(state: AppState) {
                 let behind = (beat - picked_up - every.as_millis() as i64).max(0);
                 behind as f64 / 1000.0
             });
-        state.replication.set_lag(lag);
+        replication.set_lag(lag);
     }
 }
 

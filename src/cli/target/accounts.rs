@@ -1,23 +1,14 @@
 //! Account commands on their target.
 
 use super::{Target, urlencode};
-use crate::accounts::{AccountChange, NewAccount};
+use crate::accounts::AccountChange;
 use crate::admin::views::{CreateUserRequest, PasswordRequest, UserView};
 
 impl Target<'_> {
     pub async fn create_user(&self, r: CreateUserRequest) -> anyhow::Result<UserView> {
         Ok(match self {
             Target::Server(s) => s.send("POST", "/v1/users", &r).await?,
-            Target::Files(l) => {
-                let account = NewAccount {
-                    username: r.username,
-                    email: r.email,
-                    password: r.password,
-                    display_name: r.display_name,
-                    role: r.role,
-                };
-                l.accounts().create(&l.actor(), account).await?.into()
-            }
+            Target::Files(l) => l.accounts().create(&l.actor(), r).await?.into(),
         })
     }
 
