@@ -10,7 +10,8 @@
 #      that is the ceiling blogd is held against;
 #   3. server CPU per request (user + system time of the process over the run, divided by
 #      the answers) for blogd and the same-bytes axum side by side, at saturation (wrk -t1
-#      -c32) and at half of that rate (oha, constant rate), CPU_ROUNDS interleaved rounds;
+#      -c32) and at half of that rate (oha, constant rate), CPU_ROUNDS interleaved rounds,
+#      and blogd's HTTPS instance at saturation beside its plain one;
 #      then the access log's line count against the requests sent (every one logged);
 #   4. p99 latency at half of blogd's peak rate (oha, constant rate, corrected for
 #      coordinated omission), then the server's RSS;
@@ -96,6 +97,9 @@ bench/blogd-peer.sh start >/dev/null
 "$shared/bench/axum-hello.sh" start >/dev/null
 plain_pid=$(cat /tmp/bench-peers/blogd/plain.pid)
 hello_pid=$(cat /tmp/bench-peers/axum-hello/hello.pid)
+tls_pid=$(cat /tmp/bench-peers/blogd/tls.pid)
+tls_list_url=$(bench/blogd-peer.sh urls | sed -n "s/^BLOGD_TLS_LIST_URL='\(.*\)'/\1/p")
+tls_view_url=$(bench/blogd-peer.sh urls | sed -n "s/^BLOGD_TLS_VIEW_URL='\(.*\)'/\1/p")
 : >"$results/cpu.tsv"
 : >"$results/cpu-sent"
 # Access lines already there (the seeding's, copied with the data): not this run's.
@@ -131,6 +135,9 @@ for round in $(seq 1 "${CPU_ROUNDS:-2}"); do
     a_rps=$(cpu_run axum "$hello_pid" "$target" "http://127.0.0.1:8081/bytes/$n" sat)
     cpu_run blogd "$plain_pid" "$target" "$url" half $((b_rps / 2)) >/dev/null
     cpu_run axum "$hello_pid" "$target" "http://127.0.0.1:8081/bytes/$n" half $((a_rps / 2)) >/dev/null
+    # HTTPS beside plain by the server's CPU: on two shared cores a TLS load generator spends
+    # more of them decrypting, so req/s understates the server; its CPU per answer does not.
+    cpu_run tls "$tls_pid" "$target" "$([[ $target == list ]] && echo "$tls_list_url" || echo "$tls_view_url")" sat >/dev/null
   done
 done
 "$shared/bench/axum-hello.sh" stop >/dev/null 2>&1
@@ -296,6 +303,12 @@ for target in ("list", "view"):
         target_note = " (target <= 1.5x)" if mode == "sat" else ""
         print(f"  {target:4} {label:28} {bt:6.1f} ({b[1]/b[0]:4.1f}+{b[2]/b[0]:4.1f})   {at:6.1f} ({a[1]/a[0]:4.1f}+{a[2]/a[0]:4.1f})   "
               f"{bt / at:4.2f}x{target_note}  rps {'/'.join(map(str, b[3]))} vs {'/'.join(map(str, a[3]))}")
+for target in ("list", "view"):
+    p, t = cpu.get(("blogd", target, "sat")), cpu.get(("tls", target, "sat"))
+    if p and t and p[0] and t[0]:
+        pt, tt = (p[1] + p[2]) / p[0], (t[1] + t[2]) / t[0]
+        print(f"  HTTPS/plain by server CPU, {target}: {pt:.1f} µs plain, {tt:.1f} µs HTTPS ({t[1]/t[0]:.1f}+{t[2]/t[0]:.1f}) = "
+              f"{100 * pt / tt:.0f}% (target >= 85%)")
 for r in csv.reader(open(sys.argv[2]), delimiter="\t"):
     print(f"p99 at half peak, {r[0]}: {r[4]} ms at {r[2]} rps (p50 {r[3]} ms, success {r[5]}) (target <= 5 ms); "
           f"server CPU {r[6]} us per request")
