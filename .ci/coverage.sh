@@ -8,12 +8,14 @@
 # cargo-llvm-cov with the toolchain's llvm-tools; when llvm-tools cannot be installed,
 # cargo-tarpaulin (from crates.io) measures instead (its numbers differ a little; the floor was
 # set from cargo-llvm-cov's).
-# Measured on 2026-11-30 with cargo-llvm-cov: 89.51% of product lines (10,834 of 12,103); with
-# the test modules counted it was 90.90%. The floor is half a point under the product number,
-# room for the few lines that timing-dependent tests reach in one run and not the next.
+# Measured on 2026-12-01 with cargo-llvm-cov: 90.29% of product lines (13,436 of 14,881); with
+# the test modules counted it was 91.57%. The floor is under the product number by less than a
+# point, room for the few lines that timing-dependent tests reach in one run and not the next.
+# The commands the tests run through the binary count only because the tests pass
+# LLVM_PROFILE_FILE to it (tests/api/spawn.rs): without it this gate read 81.62% and failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FLOOR=${COVERAGE_FLOOR:-89.0}
+FLOOR=${COVERAGE_FLOOR:-89.5}
 lcov=target/coverage.lcov
 rm -f "$lcov"
 if rustup component list --installed 2>/dev/null | grep -q '^llvm-tools' \

@@ -206,9 +206,7 @@ impl Host {
 /// sets one that the AWS SDK inside litestream refuses).
 fn litestream(bin: &Path) -> Command {
     let mut command = Command::new(bin);
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    crate::spawn::clean_environment(&mut command)
         .env("LITESTREAM_ACCESS_KEY_ID", "test")
         .env("LITESTREAM_SECRET_ACCESS_KEY", "test");
     command
@@ -216,9 +214,7 @@ fn litestream(bin: &Path) -> Command {
 
 fn blogd(config: &Path, data: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_blogd"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    crate::spawn::clean_environment(&mut command)
         .arg("--config")
         .arg(config)
         .arg("--data-dir")

@@ -16,13 +16,24 @@ use crate::common::PATIENCE;
 /// is tested.
 pub fn blogd_command(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_blogd"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    clean_environment(&mut command)
         .arg("--config")
         .arg(defaults_only())
         .arg("--data-dir")
         .arg(dir);
+    command
+}
+
+/// Empties a child's environment but for `PATH` and, when the tests run under a coverage
+/// tool, where an instrumented binary writes its counts (`LLVM_PROFILE_FILE`): without it the
+/// commands the tests run through the binary would count as never run.
+pub fn clean_environment(command: &mut Command) -> &mut Command {
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    if let Some(profile) = std::env::var_os("LLVM_PROFILE_FILE") {
+        command.env("LLVM_PROFILE_FILE", profile);
+    }
     command
 }
 
