@@ -369,9 +369,12 @@ def run(base: str, admin_name: str, admin_password: str, exchanges: str) -> None
     check(delete_post.sync_detailed(slug=draft.slug, client=admin).status_code == 204, "delete draft")
 
     # A real 429: sign-in attempts are limited per address (the CI server allows 10 per 5 min).
+    # A new name each time: five failures for one name from one address lock that pair (423)
+    # before the address's limit is reached.
     for attempt in range(20):
         answer = login.sync_detailed(
-            client=anon, body=LoginRequest(username=f"nobody-{run_id}", password="wrong-password-123")
+            client=anon,
+            body=LoginRequest(username=f"nobody-{run_id}-{attempt}", password="wrong-password-123"),
         )
         if answer.status_code == 429:
             throttled = expect_error(answer, 429, "throttled", "throttled login")

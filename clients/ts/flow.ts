@@ -263,7 +263,9 @@ async function main(base: string, adminName: string, adminPassword: string, exch
     "validation_error",
     "per_page",
   );
-  check(tooMany.details?.per_page !== undefined, "the error names per_page");
+  // details is the per-field map here (the other shape names a replica's primary).
+  const details = tooMany.details;
+  check(details != null && "per_page" in details, "the error names per_page");
   expectError(
     await anon.GET("/api/v1/posts/{slug}", { params: { path: { slug: `missing-${runId}` } } }),
     404,
@@ -434,11 +436,12 @@ async function main(base: string, adminName: string, adminPassword: string, exch
     "delete the draft",
   );
 
-  // Being throttled: a sign-in storm from one address gets 429 with Retry-After.
+  // Being throttled: a sign-in storm from one address gets 429 with Retry-After. A new name
+  // each time: five failures for one name from one address lock that pair (423) first.
   for (let attempt = 0; ; attempt++) {
     check(attempt < 20, "sign-in was never throttled");
     const answer = await anon.POST("/api/v1/auth/login", {
-      body: { username: `nobody-${runId}`, password: "wrong-password-123" },
+      body: { username: `nobody-${runId}-${attempt}`, password: "wrong-password-123" },
     });
     if (answer.response.status !== 429) {
       expectError(answer, 401, "invalid_credentials", `failed login ${attempt}`);

@@ -27,6 +27,7 @@ pub struct ErrorBody {
     pub request_id: String,
     /// Field → messages for `validation_error`; `{"primary": URL}` for `read_only_replica`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = ErrorDetails)]
     pub details: Option<ErrorDetails>,
     /// Seconds to wait; only for `throttled` (equals the `Retry-After` header).
     #[serde(skip_serializing_if = "Option::is_none")]

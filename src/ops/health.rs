@@ -100,6 +100,7 @@ pub struct HealthChecks {
     pub uptime: UptimeCheck,
     /// Only with `replication.mode` `litestream` or `replica`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = ReplicationCheck)]
     pub replication: Option<ReplicationCheck>,
 }
 

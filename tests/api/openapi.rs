@@ -490,3 +490,33 @@ async fn response_schemas_say_what_is_always_there() {
     let ordering = resolve(&doc, &ordering["schema"]);
     assert_eq!(ordering["enum"].as_array().unwrap().len(), 4);
 }
+
+/// What a schema requires is in answers that leave out everything optional: an error with no
+/// details, the health check with replication off. (Both were once declared required, and
+/// generated clients refused these answers.)
+#[tokio::test]
+async fn what_the_document_requires_is_in_answers_that_leave_optional_parts_out() {
+    let doc = blogd::api::openapi();
+    let schemas = &doc["components"]["schemas"];
+    let server = TestServer::start().await;
+    let missing = |schema: &str, body: &Value| -> Vec<String> {
+        schemas[schema]["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|name| body.get(*name).is_none())
+            .map(str::to_string)
+            .collect()
+    };
+    let refused = server.get("/api/v1/auth/me", None).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(refused.body.get("details").is_none(), "{}", refused.body);
+    assert_eq!(missing("ErrorBody", &refused.body), Vec::<String>::new());
+    let health = server.get("/api/healthcheck", None).await;
+    assert!(health.body["checks"].get("replication").is_none());
+    assert_eq!(
+        missing("HealthChecks", &health.body["checks"]),
+        Vec::<String>::new()
+    );
+}
