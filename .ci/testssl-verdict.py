@@ -16,18 +16,29 @@ try:
 except (OSError, ValueError) as e:
     print(f"FAIL: no readable testssl JSON ({e}); exit code {code}")
     sys.exit(1)
-if code != 0:
-    meaning = {246: "could not connect"}.get(code, "errors or ambiguous results, or a fatal error")
-    problems.append(f"testssl exited {code} ({meaning})")
+# testssl's session-resumption checks race with TLS 1.3's tickets, which come after the
+# handshake: its first `openssl s_client -sess_out` may close before a ticket arrives, and the
+# check then says "connect problem" (testssl issues #948, #1152; here: twice in a row on an
+# idle machine, 1 run in 4). blogd promises nothing about resumption, so such a check is noted,
+# not failed; every other check that could not be made still fails the scan.
+excused = []
 by_id = {}
 for f in findings:
     by_id.setdefault(f["id"], f)
     # FATAL: the scan could not go on (scanProblem); WARN: a check could not be made or the
     # scan was cut short. Either means the verdict below would rest on checks not made.
     if f["severity"] in ("FATAL", "WARN"):
+        if f["severity"] == "WARN" and f["id"].startswith("sessionresumption") \
+                and "connect problem" in f["finding"]:
+            excused.append(f"{f['id']}: {f['finding']}")
+            continue
         problems.append(f"scan problem: {f['severity']} {f['id']}: {f['finding']}")
         if f["severity"] == "WARN" and "connect problem" in f["finding"]:
             transient.append(problems[-1])
+# testssl's exit code counts the checks that could not be made, the excused ones included.
+if code - len(excused) != 0:
+    meaning = {246: "could not connect"}.get(code, "errors or ambiguous results, or a fatal error")
+    problems.insert(0, f"testssl exited {code} ({meaning})")
 
 def finding(id_):
     f = by_id.get(id_)
@@ -61,11 +72,14 @@ for f in findings:
 offered = [p for p in ("SSLv2", "SSLv3", "TLS1", "TLS1_1", "TLS1_2", "TLS1_3")
            if (finding(p) or "").startswith("offered")]
 print(f"testssl: exit code {code}, {len(findings)} results; protocols offered: {', '.join(offered) or 'none'}")
+for e in excused:
+    print(f"note (not failed): {e}")
 for p in problems:
     print(f"FAIL: {p}")
 # Exit 2 when the only problems are single checks that could not connect (seen here on a
-# loaded machine: "sessionresumption_ticket: check failed because of connect problem"), with
+# loaded machine), with
 # testssl counting no more than those in its exit code: the caller scans once more. Else 1.
-only_transient = bool(transient) and len(problems) == len(transient) + (code != 0) \
-    and 0 <= code <= len(transient)
+left = code - len(excused)
+only_transient = bool(transient) and len(problems) == len(transient) + (left != 0) \
+    and 0 <= left <= len(transient)
 sys.exit(0 if not problems else 2 if only_transient else 1)
