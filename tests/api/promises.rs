@@ -131,68 +131,53 @@ async fn every_older_schema_migrates_with_every_row_kept() {
 async fn writes_answer_503_while_a_restore_runs() {
     let server = TestServer::start().await;
     let author = server.token(Role::Author).await;
-    // Enough data that the copy takes a while: page views written directly.
-    server
-        .state
-        .db
-        .write(|tx| {
-            let mut insert = tx.prepare(
-                "INSERT INTO pageviews (time, path, slug, referrer) VALUES (?1, ?2, NULL, ?3)",
-            )?;
-            for i in 0..200_000i64 {
-                insert.execute(rusqlite::params![
-                    i,
-                    format!("/blog/post-{i}"),
-                    "https://a-long-referrer.example/with/some/path"
-                ])?;
-            }
-            Ok(())
-        })
-        .await
-        .unwrap();
     let state = server.state.clone();
     let backup =
         tokio::task::spawn_blocking(move || state.backups.create(state.clock.now(), |_| {}))
             .await
             .unwrap()
             .unwrap();
+    // The restore is held at its first copied pages (inside the restore, writer locked) until
+    // the write below has had its answer: the window is certain, not raced.
+    let (in_restore, held) = tokio::sync::oneshot::channel::<()>();
+    let (go_on, release) = std::sync::mpsc::channel::<()>();
     let state = server.state.clone();
     let restoring = tokio::task::spawn_blocking(move || {
         let path = state.backups.locate(&backup.file);
+        let mut in_restore = Some(in_restore);
         state
             .backups
-            .restore(&state.db, &path, None, state.clock.now(), |_| {})
+            .restore(&state.db, &path, None, state.clock.now(), |_| {
+                if let Some(signal) = in_restore.take() {
+                    let _ = signal.send(());
+                    let _ = release.recv_timeout(crate::common::PATIENCE);
+                }
+            })
     });
-    // Deadlines here only guard against a hang.
-    let mut seen = false;
-    for _ in 0..2_000 {
-        if server.state.db.in_maintenance() {
-            seen = true;
-            let write = server
-                .post(
-                    "/api/v1/posts",
-                    Some(&author),
-                    json!({"title": "During", "content": "x"}),
-                )
-                .await;
-            if server.state.db.in_maintenance() {
-                assert_eq!(
-                    write.status,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "{}",
-                    write.body
-                );
-                assert_eq!(write.code(), "unavailable");
-                assert_eq!(
-                    server.get("/api/v1/posts", None).await.status,
-                    StatusCode::OK
-                );
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    assert!(seen, "the restore was never seen running");
+    tokio::time::timeout(crate::common::PATIENCE, held)
+        .await
+        .expect("the restore never started copying")
+        .unwrap();
+    assert!(server.state.db.in_maintenance());
+    let write = server
+        .post(
+            "/api/v1/posts",
+            Some(&author),
+            json!({"title": "During", "content": "x"}),
+        )
+        .await;
+    assert_eq!(
+        write.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        write.body
+    );
+    assert_eq!(write.code(), "unavailable");
+    assert_eq!(
+        server.get("/api/v1/posts", None).await.status,
+        StatusCode::OK
+    );
+    go_on.send(()).unwrap();
     restoring.await.unwrap().unwrap();
     let after = server
         .post(
