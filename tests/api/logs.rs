@@ -34,15 +34,7 @@ async fn access_lines_have_the_fields_and_never_the_secrets() {
     let mut server = start(&dir.path().join("data"), &logs, &[]);
     let client = reqwest::Client::new();
     let admin_password = server.admin_password();
-    let login: Value = client
-        .post(format!("{}/api/v1/auth/login", server.base))
-        .json(&json!({"username": "admin", "password": admin_password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let login = server.admin_login().await;
     let token = login["access_token"].as_str().unwrap().to_string();
     let refresh = login["refresh_token"].as_str().unwrap().to_string();
     let reply = client
@@ -143,15 +135,7 @@ async fn a_request_abandoned_by_its_client_is_logged_as_499() {
     let (data, logs) = (dir.path().join("data"), dir.path().join("logs"));
     let mut server = start(&data, &logs, &[]);
     let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{}/api/v1/auth/login", server.base))
-        .json(&json!({"username": "admin", "password": server.admin_password()}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let login = server.admin_login().await;
     let token = login["access_token"].as_str().unwrap();
 
     // Another process holds the write lock: the write below waits inside its handler.

@@ -294,15 +294,7 @@ async fn a_full_disk_refuses_writes_plainly_and_recovers_by_itself() {
     .await
     .unwrap();
     let client = reqwest::Client::new();
-    let login: serde_json::Value = client
-        .post(format!("{}/api/v1/auth/login", server.base))
-        .json(&json!({"username": "admin", "password": server.admin_password()}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let login = server.admin_login().await;
     let token = login["access_token"].as_str().unwrap().to_string();
     let create = |n: usize| {
         let request = client

@@ -311,11 +311,7 @@ fn serve(host: &Host) -> Served {
 
 impl Served {
     fn admin_password(&self) -> String {
-        self.printed
-            .iter()
-            .find_map(|l| l.trim().strip_prefix("password: "))
-            .expect("a first start prints the admin password")
-            .to_string()
+        crate::spawn::first_admin_password(&self.printed)
     }
 }
 

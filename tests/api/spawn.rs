@@ -57,6 +57,15 @@ fn defaults_only() -> &'static Path {
     })
 }
 
+/// The first admin's one-time password in what a first `blogd serve` printed.
+pub fn first_admin_password(printed: &[String]) -> String {
+    printed
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .expect("a first start prints the admin password")
+        .to_string()
+}
+
 /// A child that is killed (and reaped) when dropped: a failed assertion never leaves it
 /// running.
 pub struct Reaped(pub Child);
@@ -246,11 +255,20 @@ impl SpawnedServer {
 
     /// The first admin's one-time password, from what the first start printed.
     pub fn admin_password(&self) -> String {
-        self.printed
-            .iter()
-            .find_map(|l| l.trim().strip_prefix("password: "))
-            .expect("a first start prints the admin password")
-            .to_string()
+        first_admin_password(&self.printed)
+    }
+
+    /// Signs the first admin in over HTTP: the login answer (tokens).
+    pub async fn admin_login(&self) -> serde_json::Value {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&serde_json::json!({"username": "admin", "password": self.admin_password()}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     fn child(&mut self) -> &mut Child {
