@@ -306,19 +306,10 @@ fn push_timestamp(line: &mut String, now: SystemTime) {
     SECOND.with(|cached| {
         let mut cached = cached.borrow_mut();
         if cached.0 != secs {
-            let t = time::OffsetDateTime::from_unix_timestamp(secs as i64)
-                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+            // The clock's own RFC 3339, less its `Z`: the microseconds go before it.
+            let whole = crate::clock::rfc3339(secs as i64);
             cached.1.clear();
-            let _ = write!(
-                cached.1,
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            );
+            cached.1.push_str(whole.strip_suffix('Z').unwrap_or(&whole));
             cached.0 = secs;
         }
         line.push_str(&cached.1);
