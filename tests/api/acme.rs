@@ -257,14 +257,7 @@ async fn acme_gets_a_certificate_from_pebble_and_serves_it() {
     }
     let pebble = start_pebble(Validation::AlwaysValid).await;
     let (directory, ca_path) = pebble.directory();
-    let server = TestServer::start_with(&[
-        ("BLOGD_TLS_ENABLED", "true"),
-        ("BLOGD_TLS_ACME_DOMAINS", "blog.test,www.blog.test"),
-        ("BLOGD_TLS_ACME_EMAIL", "ops@blog.test"),
-        ("BLOGD_TLS_ACME_DIRECTORY", &directory),
-        ("BLOGD_TLS_ACME_DIRECTORY_CA", &ca_path),
-    ])
-    .await;
+    let server = TestServer::start_with(&acme_env(&directory, &ca_path)).await;
     // The server runs its ACME job from the start, like a production one; until the CA
     // answers, the local certificate stands in.
     let tls = server.state.tls.clone().unwrap();
@@ -328,18 +321,7 @@ async fn tls_alpn_01_is_answered_for_real_and_the_certificate_renewed_before_exp
     .await;
     let (directory, ca_path) = pebble.directory();
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_on(
-        listener,
-        dir,
-        &[
-            ("BLOGD_TLS_ENABLED", "true"),
-            ("BLOGD_TLS_ACME_DOMAINS", "blog.test,www.blog.test"),
-            ("BLOGD_TLS_ACME_EMAIL", "ops@blog.test"),
-            ("BLOGD_TLS_ACME_DIRECTORY", &directory),
-            ("BLOGD_TLS_ACME_DIRECTORY_CA", &ca_path),
-        ],
-    )
-    .await;
+    let server = TestServer::start_on(listener, dir, &acme_env(&directory, &ca_path)).await;
     let tls = server.state.tls.clone().unwrap();
     eventually_some("a certificate validated over TLS-ALPN-01", async || {
         tls.serving_acme().then_some(())
@@ -376,4 +358,16 @@ async fn tls_alpn_01_is_answered_for_real_and_the_certificate_renewed_before_exp
         renewed,
         "one certificate for both names"
     );
+}
+
+/// A server that takes its certificate for blog.test and www.blog.test from the ACME
+/// directory given (pebble's), trusting that directory's CA file.
+fn acme_env<'a>(directory: &'a str, ca_path: &'a str) -> [(&'static str, &'a str); 5] {
+    [
+        ("BLOGD_TLS_ENABLED", "true"),
+        ("BLOGD_TLS_ACME_DOMAINS", "blog.test,www.blog.test"),
+        ("BLOGD_TLS_ACME_EMAIL", "ops@blog.test"),
+        ("BLOGD_TLS_ACME_DIRECTORY", directory),
+        ("BLOGD_TLS_ACME_DIRECTORY_CA", ca_path),
+    ]
 }
