@@ -200,12 +200,12 @@ async fn backups_follow_their_schedule() {
     let server =
         TestServer::start_with(&[("BLOGD_BACKUP_EVERY", "1d"), ("BLOGD_BACKUP_KEEP", "10")]).await;
     let backups = || server.state.backups.list().len();
-    wait_until("the first-start backup", || backups() == 1).await;
+    crate::common::eventually("the first-start backup", || backups() == 1).await;
     server.state.clock.advance(23 * 3600);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(backups(), 1, "not before the day is over");
     server.state.clock.advance(3600 + 1);
-    wait_until("the next day's backup", || backups() == 2).await;
+    crate::common::eventually("the next day's backup", || backups() == 2).await;
     let audit = server
         .state
         .db
@@ -282,27 +282,10 @@ async fn old_rows(server: &TestServer) -> i64 {
 }
 
 async fn wait_for_rows(server: &TestServer, rows: i64, when: &str) {
-    for _ in 0..200 {
-        if old_rows(server).await == rows {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!(
-        "retention did not run {when}: {} old rows",
-        old_rows(server).await
-    );
-}
-
-/// Waits for a condition (the deadline only guards against a hang).
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..400 {
-        if done() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for {what}");
+    crate::common::eventually_some(&format!("retention {when}"), async || {
+        (old_rows(server).await == rows).then_some(())
+    })
+    .await;
 }
 
 /// Media files travel with backups: a backup holds them beside the database copy, and a
