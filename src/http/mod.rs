@@ -96,7 +96,7 @@ async fn edge(State(state): State<AppState>, mut req: Request, next: Next) -> Re
     let access = access_log::Pending::of(&req);
     let abandoned = access_log::Abandoned::watch(access, &meta, route.as_ref());
     req.extensions_mut().insert(meta.clone());
-    let timer = request_metrics::start();
+    let timer = request_metrics::start(&method, route.as_ref());
 
     let mut response = next.run(req).await;
     let access = abandoned.answered();

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::common::{SpawnedServer, blogd_run, eventually, eventually_some};
+use crate::common::{SpawnedServer, blogd_run, eventually, eventually_some, sample};
 
 /// `blogd serve` on `data` with its logs in `logs` (files only).
 fn start(data: &Path, logs: &Path, extra: &[(&str, &str)]) -> SpawnedServer {
@@ -127,7 +127,8 @@ async fn access_lines_have_the_fields_and_never_the_secrets() {
 }
 
 /// A request whose client goes away while its handler runs still gets its access line:
-/// status 499 and the time it ran (before, the dropped request left no trace at all).
+/// status 499 and the time it ran (before, the dropped request left no trace at all), and
+/// the metrics count it with that status instead of keeping it in flight.
 #[tokio::test]
 async fn a_request_abandoned_by_its_client_is_logged_as_499() {
     use tokio::io::AsyncWriteExt;
@@ -152,14 +153,9 @@ async fn a_request_abandoned_by_its_client_is_logged_as_499() {
     );
     tcp.write_all(request.as_bytes()).await.unwrap();
     let metrics = format!("{}/metrics", server.base);
+    let scrape = async || client.get(&metrics).send().await.ok()?.text().await.ok();
     eventually_some("the write waiting in its handler", async || {
-        let text = client.get(&metrics).send().await.ok()?.text().await.ok()?;
-        let in_flight: f64 = text
-            .lines()
-            .find_map(|l| l.strip_prefix("http_requests_in_flight "))?
-            .trim()
-            .parse()
-            .ok()?;
+        let in_flight = sample(&scrape().await?, "http_requests_in_flight", &[]);
         // This metrics request is one of them.
         (in_flight >= 2.0).then_some(())
     })
@@ -177,6 +173,17 @@ async fn a_request_abandoned_by_its_client_is_logged_as_499() {
     assert_eq!(line["route"], "/api/v1/categories");
     assert_eq!(line["method"], "POST");
     assert_eq!(line["bytes"], 0);
+
+    // The metrics count it too, and it is no longer in flight: this scrape is the only
+    // request being answered (before, each abandoned request stayed in the gauge for good).
+    let text = scrape().await.unwrap();
+    assert_eq!(sample(&text, "http_requests_in_flight", &[]), 1.0, "{text}");
+    let abandoned = [("route", "/api/v1/categories"), ("status", "499")];
+    assert_eq!(
+        sample(&text, "http_requests_total", &abandoned),
+        1.0,
+        "{text}"
+    );
     assert!(server.stop());
 }
 
