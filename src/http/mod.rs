@@ -96,7 +96,7 @@ async fn edge(State(state): State<AppState>, mut req: Request, next: Next) -> Re
     let access = access_log::Pending::of(&req);
     let abandoned = access_log::Abandoned::watch(access, &meta, route.as_ref());
     req.extensions_mut().insert(meta.clone());
-    let timer = request_metrics::start(&method, route.as_ref());
+    let timer = request_metrics::start(method.clone(), route.clone());
 
     let mut response = next.run(req).await;
     let access = abandoned.answered();
@@ -112,7 +112,7 @@ async fn edge(State(state): State<AppState>, mut req: Request, next: Next) -> Re
         .headers_mut()
         .insert(request_id::REQUEST_ID_HEADER, id_header);
     let status = response.status().as_u16();
-    let elapsed = timer.finish(&state, &method, route, status);
+    let elapsed = timer.finish(&state, status);
     if let Some(access) = access {
         let hint = axum::body::HttpBody::size_hint(response.body());
         let outcome = access_log::Outcome {

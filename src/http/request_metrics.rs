@@ -10,7 +10,8 @@ use axum::http::Method;
 use crate::app::AppState;
 use crate::http::access_log::CLIENT_CLOSED_REQUEST;
 
-/// A request being answered; counted in flight until [`Timer::finish`].
+/// A request being answered, under its method and route; counted in flight until
+/// [`Timer::finish`].
 ///
 /// A request whose client goes away while its handler runs is dropped with its future and
 /// never reaches `finish`: the timer then takes it out of the in-flight gauge itself and
@@ -18,50 +19,49 @@ use crate::http::access_log::CLIENT_CLOSED_REQUEST;
 /// "in flight" for the life of the process and was counted nowhere).
 pub struct Timer {
     started: Instant,
-    /// The method and route to count the request under if it is dropped unanswered.
-    unanswered: Option<(Method, Option<MatchedPath>)>,
+    method: Method,
+    route: Option<MatchedPath>,
+    finished: bool,
 }
 
-pub fn start(method: &Method, route: Option<&MatchedPath>) -> Timer {
+pub fn start(method: Method, route: Option<MatchedPath>) -> Timer {
     crate::ops::metrics::hot().in_flight.increment(1.0);
     Timer {
         started: Instant::now(),
-        unanswered: Some((method.clone(), route.cloned())),
+        method,
+        route,
+        finished: false,
     }
 }
 
 impl Timer {
     /// Records the answer; returns how long it took.
-    pub fn finish(
-        mut self,
-        state: &AppState,
-        method: &Method,
-        route: &str,
-        status: u16,
-    ) -> Duration {
-        self.unanswered = None;
-        let elapsed = self.started.elapsed();
-        crate::ops::metrics::hot().in_flight.decrement(1.0);
+    pub fn finish(mut self, state: &AppState, status: u16) -> Duration {
+        self.finished = true;
+        let elapsed = self.record(status);
         state
             .stats
             .record(state.clock.now(), status >= 500, elapsed.as_micros() as u64);
-        crate::ops::metrics::record_request(method, route, status, elapsed.as_secs_f64());
+        elapsed
+    }
+
+    /// Out of flight, into the request metrics with `status`.
+    fn record(&self, status: u16) -> Duration {
+        let elapsed = self.started.elapsed();
+        crate::ops::metrics::hot().in_flight.decrement(1.0);
+        let route = self
+            .route
+            .as_ref()
+            .map_or("(unmatched)", MatchedPath::as_str);
+        crate::ops::metrics::record_request(&self.method, route, status, elapsed.as_secs_f64());
         elapsed
     }
 }
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        let Some((method, route)) = self.unanswered.take() else {
-            return;
-        };
-        crate::ops::metrics::hot().in_flight.decrement(1.0);
-        let route = route.as_ref().map_or("(unmatched)", MatchedPath::as_str);
-        crate::ops::metrics::record_request(
-            &method,
-            route,
-            CLIENT_CLOSED_REQUEST,
-            self.started.elapsed().as_secs_f64(),
-        );
+        if !self.finished {
+            self.record(CLIENT_CLOSED_REQUEST);
+        }
     }
 }

@@ -159,13 +159,11 @@ async fn writes_answer_503_while_a_restore_runs() {
         .expect("the restore never started copying")
         .unwrap();
     assert!(server.state.db.in_maintenance());
-    let write = server
-        .post(
-            "/api/v1/posts",
-            Some(&author),
-            json!({"title": "During", "content": "x"}),
-        )
-        .await;
+    let write_post = async |title: &str| {
+        let post = json!({"title": title, "content": "x"});
+        server.post("/api/v1/posts", Some(&author), post).await
+    };
+    let write = write_post("During").await;
     assert_eq!(
         write.status,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -179,13 +177,7 @@ async fn writes_answer_503_while_a_restore_runs() {
     );
     go_on.send(()).unwrap();
     restoring.await.unwrap().unwrap();
-    let after = server
-        .post(
-            "/api/v1/posts",
-            Some(&author),
-            json!({"title": "After", "content": "x"}),
-        )
-        .await;
+    let after = write_post("After").await;
     assert_eq!(
         after.status,
         StatusCode::CREATED,
